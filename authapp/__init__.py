@@ -1,0 +1,51 @@
+"""authapp: JWT access tokens and rotating refresh tokens for a Flask monolith."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .configuration import load_config
+
+
+def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, then each ``register_*`` step."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config_overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to this app."""
+    from . import database, tokens  # noqa: F401  (engine events, JWT callbacks)
+    from .extensions import bcrypt, db, jwt, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    jwt.init_app(app)
+    bcrypt.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the JSON API."""
+    from .api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """problem+json on the API, HTML elsewhere; after the JWT extension's own."""
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """``flask tokens ...``."""
+    from .cli import tokens_cli
+
+    app.cli.add_command(tokens_cli)

@@ -1,0 +1,32 @@
+"""The signed-in user's profile and sessions."""
+
+from flask import Response, jsonify
+from flask_jwt_extended import jwt_required
+
+from .. import sessions
+from ..errors import NotFound
+from ..tokens import current_principal
+from . import bp
+from .serializers import session_json, user_json
+
+
+@bp.get("/me")
+@jwt_required()
+def me() -> Response:
+    return jsonify(user_json(current_principal()))
+
+
+@bp.get("/sessions")
+@jwt_required()
+def list_sessions() -> Response:
+    principal = current_principal()
+    live = sessions.live_sessions(principal.id)
+    return jsonify(sessions=[session_json(s, principal.session_id) for s in live])
+
+
+@bp.delete("/sessions/<session_id>")
+@jwt_required()
+def revoke_session(session_id: str) -> Response:
+    if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id):
+        raise NotFound("No such session.")
+    return Response(status=204)

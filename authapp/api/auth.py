@@ -1,0 +1,89 @@
+"""Sign-up, sign-in, refresh, sign-out and password change endpoints."""
+
+from flask import Response, jsonify
+from flask_jwt_extended import (
+    get_jwt,
+    get_jwt_request_location,
+    jwt_required,
+    unset_jwt_cookies,
+)
+
+from .. import accounts, sessions
+from ..errors import TokenInvalid
+from ..tokens import current_principal, issue_tokens, token_expiry
+from . import bp
+from .client import current_client
+from .request import bool_field, json_body, string_fields
+from .serializers import user_json
+
+
+@bp.post("/auth/register")
+def register() -> tuple[Response, int]:
+    username, password = string_fields(json_body(), "username", "password")
+    user = accounts.register(username, password)
+    return jsonify(user=user_json(user)), 201
+
+
+@bp.post("/auth/login")
+def login() -> Response:
+    body = json_body()
+    username, password = string_fields(body, "username", "password")
+    refresh_in_body = bool_field(body, "refresh_in_body")
+    user = accounts.authenticate(username, password)
+    session = sessions.start_session(user.id, current_client())
+    tokens = issue_tokens(user.id, session.id, session.expires_at,
+                          refresh_jti=session.refresh_jti, fresh=True)
+    response = jsonify(**tokens.body(include_refresh=refresh_in_body), user=user_json(user))
+    if not refresh_in_body:
+        tokens.set_cookies(response)
+    return response
+
+
+@bp.post("/auth/refresh")
+@jwt_required(refresh=True)
+def refresh() -> Response:
+    claims = get_jwt()
+    if not isinstance(claims.get("sid"), str) or not isinstance(claims.get("jti"), str):
+        raise TokenInvalid("The refresh token lacks its session.")
+    rotation = sessions.rotate(claims["sid"], claims["jti"])
+    if str(rotation.user_id) != claims["sub"]:
+        raise TokenInvalid("The refresh token does not belong to its session.")
+    tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
+                          refresh_jti=rotation.refresh_jti, fresh=False)
+    bearer_mode = get_jwt_request_location() == "headers"
+    response = jsonify(tokens.body(include_refresh=bearer_mode))
+    if not bearer_mode:
+        tokens.set_cookies(response)
+    return response
+
+
+@bp.post("/auth/logout")
+@jwt_required()
+def logout() -> Response:
+    claims = get_jwt()
+    principal = current_principal()
+    sessions.revoke_session(principal.session_id, "logout")
+    sessions.revoke_token(claims["jti"], "access", principal.id, token_expiry(claims), "logout")
+    response = Response(status=204)
+    unset_jwt_cookies(response)
+    return response
+
+
+@bp.post("/auth/logout-all")
+@jwt_required()
+def logout_all() -> Response:
+    sessions.revoke_user_sessions(current_principal().id, "logout_all")
+    response = Response(status=204)
+    unset_jwt_cookies(response)
+    return response
+
+
+@bp.post("/auth/password")
+@jwt_required()
+def change_password() -> Response:
+    current, new = string_fields(json_body(), "current_password", "new_password")
+    principal = current_principal()
+    user = accounts.get_user(principal.id)
+    accounts.change_password(user, current, new, keep_session=principal.session_id)
+    return Response(status=204)
+

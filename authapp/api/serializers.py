@@ -1,0 +1,25 @@
+"""JSON shapes of our records, as the contract names them."""
+
+from typing import Any
+
+from ..clock import iso
+from ..models import Session, User
+from ..tokens import Principal
+
+
+def user_json(user: User | Principal) -> dict[str, Any]:
+    """``{id, username, created_at}``."""
+    return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
+
+
+def session_json(session: Session, current_session_id: str) -> dict[str, Any]:
+    """One entry of ``GET /api/sessions``."""
+    return {
+        "id": session.id,
+        "created_at": iso(session.created_at),
+        "last_used_at": iso(session.last_used_at),
+        "expires_at": iso(session.expires_at),
+        "user_agent": session.user_agent,
+        "ip": session.ip,
+        "current": session.id == current_session_id,
+    }

@@ -1,0 +1,204 @@
+"""Our own exceptions and the one place that turns any error into a response.
+
+API requests (``/api``) get RFC 9457 problem+json; pages get a friendly HTML
+page.  Nothing a client sends reaches it as a stack trace.
+"""
+
+import logging
+import uuid
+from typing import Any
+
+import jwt as pyjwt
+from flask import Flask, Response, jsonify, render_template, request
+from flask_jwt_extended import exceptions as jwt_errors
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+REALM = 'Bearer realm="authapp"'
+
+# code -> (status, title): the contract's error vocabulary, in one place.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "invalid_json": (400, "Request body is not valid JSON"),
+    "bad_request": (400, "Bad request"),
+    "token_missing": (401, "Authentication required"),
+    "token_invalid": (401, "Token is invalid"),
+    "token_expired": (401, "Token has expired"),
+    "token_revoked": (401, "Token has been revoked"),
+    "token_reused": (401, "Refresh token was already used"),
+    "invalid_credentials": (401, "Invalid username or password"),
+    "fresh_token_required": (401, "A fresh sign-in is required"),
+    "csrf_failed": (403, "CSRF check failed"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "username_taken": (409, "Username is taken"),
+    "payload_too_large": (413, "Payload too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "validation_error": (422, "Validation failed"),
+    "rate_limited": (429, "Too many requests"),
+    "internal_error": (500, "Internal server error"),
+    "service_unavailable": (503, "Service unavailable"),
+}
+HTTP_STATUS_CODES = {status: code for code, (status, _) in reversed(PROBLEMS.items())}
+TOKEN_ERROR_CODES = {"token_invalid", "token_expired", "token_revoked", "token_reused",
+                     "fresh_token_required"}
+
+
+class AuthError(Exception):
+    """An error with a contract code; raised anywhere, answered in one handler."""
+
+    code = "bad_request"
+
+    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail or PROBLEMS[self.code][1])
+        self.detail = detail or PROBLEMS[self.code][1]
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def _error(code: str) -> type[AuthError]:
+    return type("".join(part.title() for part in code.split("_")), (AuthError,), {"code": code})
+
+
+InvalidJSON = _error("invalid_json")
+UnsupportedMediaType = _error("unsupported_media_type")
+InvalidCredentials = _error("invalid_credentials")
+TokenInvalid = _error("token_invalid")
+TokenRevoked = _error("token_revoked")
+TokenReused = _error("token_reused")
+UsernameTaken = _error("username_taken")
+NotFound = _error("not_found")
+ServiceUnavailable = _error("service_unavailable")
+
+
+class ValidationFailed(AuthError):
+    """422 with per-field messages."""
+
+    code = "validation_error"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("One or more fields are invalid.", errors=errors)
+
+
+def wants_problem_json() -> bool:
+    """API paths answer problem+json; everything else answers HTML."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def problem(code: str, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """Build an RFC 9457 problem+json response for a contract error code."""
+    status, title = PROBLEMS[code]
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+        "request_id": uuid.uuid4().hex,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    if status == 401:
+        response.headers["WWW-Authenticate"] = _www_authenticate(code, body["detail"])
+    response.headers.update(headers or {})
+    return response
+
+
+def _www_authenticate(code: str, detail: str) -> str:
+    """RFC 6750 §3: name the error only when a token was actually presented."""
+    if code not in TOKEN_ERROR_CODES:
+        return REALM
+    description = detail.replace('"', "'")
+    return f'{REALM}, error="invalid_token", error_description="{description}"'
+
+
+def error_response(code: str, detail: str | None = None,
+                   **kwargs: Any) -> Response | tuple[str, int]:
+    """problem+json on the API, the HTML error page elsewhere."""
+    if wants_problem_json():
+        return problem(code, detail, **kwargs)
+    status, title = PROBLEMS[code]
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _token_error_code(exc: Exception) -> tuple[str, str]:
+    """Map Flask-JWT-Extended and PyJWT exceptions to our codes, with a safe detail."""
+    if isinstance(exc, jwt_errors.CSRFError):
+        return "csrf_failed", "The X-CSRF-TOKEN header is missing or does not match the cookie."
+    if isinstance(exc, jwt_errors.NoAuthorizationError):
+        return "token_missing", "No token was sent."
+    if isinstance(exc, pyjwt.ExpiredSignatureError):
+        return "token_expired", "The token has expired."
+    if isinstance(exc, jwt_errors.RevokedTokenError):
+        return "token_revoked", "The token has been revoked."
+    if isinstance(exc, jwt_errors.FreshTokenRequired):
+        return "fresh_token_required", "This action needs a fresh sign-in."
+    if isinstance(exc, jwt_errors.WrongTokenError):
+        return "token_invalid", "Wrong token type for this endpoint."
+    return "token_invalid", "The token is malformed or its signature or claims are invalid."
+
+
+TOKEN_EXCEPTIONS = (
+    jwt_errors.JWTExtendedException,
+    pyjwt.PyJWTError,
+)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Install the handlers; must run after ``jwt.init_app`` so ours win."""
+
+    @app.errorhandler(AuthError)
+    def handle_auth_error(exc: AuthError):
+        return error_response(exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+
+    def handle_token_error(exc: Exception):
+        code, detail = _token_error_code(exc)
+        return error_response(code, detail)
+
+    # Flask-JWT-Extended registers a handler per class; replace each of them.
+    for exc_class in _subclasses(*TOKEN_EXCEPTIONS):
+        app.register_error_handler(exc_class, handle_token_error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        code = HTTP_STATUS_CODES.get(exc.code or 500, "bad_request" if (exc.code or 500) < 500
+                                     else "internal_error")
+        headers = {}
+        valid_methods = getattr(exc, "valid_methods", None)
+        if valid_methods:
+            headers["Allow"] = ", ".join(valid_methods)
+        return error_response(code, exc.description if exc.code != 500 else None, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def handle_database_unavailable(exc: Exception):
+        db.session.rollback()
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response("service_unavailable",
+                              "The database is unavailable; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal_error", "Something went wrong on our side.")
+
+
+def _subclasses(*roots: type) -> list[type]:
+    found: list[type] = []
+    stack = list(roots)
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found

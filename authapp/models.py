@@ -1,0 +1,65 @@
+"""Tables: users, sessions (one refresh-token family each), revoked tokens."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .clock import utcnow
+from .database import UTCDateTime
+from .extensions import db
+
+USER_AGENT_MAX = 512
+IP_MAX = 45  # the longest textual IPv6 address
+
+
+def new_id() -> str:
+    """A random, unguessable identifier for sessions."""
+    return uuid.uuid4().hex
+
+
+class User(db.Model):
+    """An account. ``username_key`` is the NFKC case-folded form that must be unique."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Session(db.Model):
+    """One sign-in on one device: the refresh-token family and its rotation state."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
+    ip: Mapped[str] = mapped_column(String(IP_MAX), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    refresh_jti: Mapped[str] = mapped_column(String(36))
+    previous_jti: Mapped[str | None] = mapped_column(String(36))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedToken(db.Model):
+    """A token id that must never be accepted again, kept until the token expires."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_type: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(32))

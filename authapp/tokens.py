@@ -1,0 +1,129 @@
+"""Issuing tokens, setting their cookies, and checking revocation per request."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt as pyjwt
+from flask import Response, current_app, g
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    set_access_cookies,
+    set_refresh_cookies,
+)
+from sqlalchemy import bindparam, exists, select
+
+from .clock import utcnow
+from .extensions import db, jwt
+from .models import RevokedToken, Session, User
+
+# Header parameters that would let a token choose its own key: never honoured.
+FORBIDDEN_HEADER_PARAMS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What a sign-in or refresh hands out. ``refresh_token`` is None for a grace answer."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str | None
+    refresh_max_age: int
+
+    def body(self, *, include_refresh: bool) -> dict[str, Any]:
+        """The JSON body of a token response."""
+        body: dict[str, Any] = {"access_token": self.access_token, "token_type": "Bearer",
+                                "expires_in": self.expires_in}
+        if include_refresh and self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+    def set_cookies(self, response: Response, *, access: bool = False) -> None:
+        """Set the refresh cookie (if a new token was minted) and optionally the access cookie."""
+        if self.refresh_token:
+            set_refresh_cookies(response, self.refresh_token, max_age=self.refresh_max_age)
+        if access:
+            set_access_cookies(response, self.access_token, max_age=self.expires_in)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The account behind a verified access token, loaded by the revocation check."""
+
+    id: int
+    username: str
+    created_at: datetime
+    session_id: str
+
+
+def issue_tokens(user_id: int, session_id: str, session_expires_at: datetime, *,
+                 refresh_jti: str | None, fresh: bool) -> IssuedTokens:
+    """Mint an access token, and a refresh token when ``refresh_jti`` is given."""
+    remaining = session_expires_at - utcnow()
+    access_lifetime = min(timedelta(seconds=current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]),
+                          remaining)
+    claims = {"sid": session_id}
+    identity = str(user_id)
+    access = create_access_token(identity, fresh=fresh, additional_claims=claims,
+                                 expires_delta=access_lifetime)
+    refresh = None
+    refresh_lifetime = min(timedelta(seconds=current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]),
+                           remaining)
+    if refresh_jti is not None:
+        refresh = create_refresh_token(identity, additional_claims={**claims, "jti": refresh_jti},
+                                       expires_delta=refresh_lifetime)
+    return IssuedTokens(access, int(access_lifetime.total_seconds()), refresh,
+                        int(refresh_lifetime.total_seconds()))
+
+
+def token_expiry(claims: dict[str, Any]) -> datetime:
+    """A decoded token's ``exp`` as an aware datetime."""
+    return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+def current_principal() -> Principal:
+    """The signed-in account of this request (after ``jwt_required``)."""
+    return g.authapp_principal
+
+
+@jwt.decode_key_loader
+def _decode_key(jwt_header: dict, _payload: dict) -> str:
+    """The configured key, always; a token never picks its key or extensions."""
+    if FORBIDDEN_HEADER_PARAMS & jwt_header.keys():
+        raise pyjwt.InvalidTokenError("unsupported JOSE header parameter")
+    return current_app.config["JWT_SECRET_KEY"]
+
+
+_REVOCATION_CHECK = (
+    select(
+        Session.revoked_at.is_not(None).label("session_revoked"),
+        exists().where(RevokedToken.jti == bindparam("jti")).label("token_revoked"),
+        User.id,
+        User.username,
+        User.created_at,
+    )
+    .join(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("sid"))
+)
+
+
+@jwt.token_in_blocklist_loader
+def _is_revoked(_jwt_header: dict, payload: dict) -> bool:
+    """One indexed statement: is the token's jti or its session revoked?
+
+    Access tokens only; refresh tokens are judged by the rotation rules.
+    Runs on the pooled connection through SQLAlchemy Core, with no ORM
+    session, and keeps the user's row for the view.
+    """
+    if payload.get("type") == "refresh":
+        return False
+    jti, sid = payload.get("jti"), payload.get("sid")
+    if not isinstance(jti, str) or not isinstance(sid, str):
+        raise pyjwt.MissingRequiredClaimError("sid")
+    with db.engine.connect() as connection:
+        row = connection.execute(_REVOCATION_CHECK, {"jti": jti, "sid": sid}).first()
+    if row is None or row.session_revoked or row.token_revoked or str(row.id) != payload["sub"]:
+        return True
+    g.authapp_principal = Principal(row.id, row.username, row.created_at, sid)
+    return False

@@ -1,0 +1,82 @@
+"""Configuration defaults, one class per environment.
+
+Precedence (lowest first): the class picked by ``AUTHAPP_ENV``, then
+``instance/config.py``, then ``AUTHAPP_*`` environment variables (values are
+JSON-parsed), then ``DATABASE_URL``.  Durations are plain seconds.
+"""
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY: str | None = None
+    JWT_SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Tokens (SPEC §3)
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_ENCODE_ISSUER = "authapp"
+    JWT_DECODE_ISSUER = "authapp"
+    JWT_ENCODE_AUDIENCE = "authapp"
+    JWT_DECODE_AUDIENCE = "authapp"
+    JWT_DECODE_LEEWAY = 0
+    JWT_ACCESS_TOKEN_EXPIRES = 900
+    JWT_REFRESH_TOKEN_EXPIRES = 1_209_600
+    SESSION_MAX_LIFETIME = 2_592_000
+    REFRESH_REUSE_GRACE = 10
+
+    # Where tokens may come from: never the query string.
+    JWT_TOKEN_LOCATION = ["headers", "cookies"]
+    JWT_COOKIE_CSRF_PROTECT = True
+    JWT_COOKIE_SECURE = False
+    JWT_COOKIE_SAMESITE = "Lax"
+    JWT_ACCESS_COOKIE_NAME = "access_token_cookie"
+    JWT_REFRESH_COOKIE_NAME = "refresh_token_cookie"
+
+    # Passwords
+    BCRYPT_LOG_ROUNDS = 12
+
+    # Requests: "over 64 KiB" means over 65,536 bytes.
+    MAX_CONTENT_LENGTH = 65_536
+    MAX_JSON_DEPTH = 32
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    TRUSTED_PROXY_COUNT = 0
+
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+
+
+class DevelopmentConfig(Config):
+    """Local use: a generated secret kept in instance/, SQLite."""
+
+
+class TestingConfig(Config):
+    """Fast hashing and fixed secrets; tests override the database."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production-use-000"  # noqa: S105
+    JWT_SECRET_KEY = "testing-jwt-secret-key-not-for-production-use-0"  # noqa: S105
+    BCRYPT_LOG_ROUNDS = 4
+    RATELIMIT_ENABLED = False
+
+
+class ProductionConfig(Config):
+    """Secure cookies with the ``__Host-`` prefix; secrets must be supplied."""
+
+    JWT_COOKIE_SECURE = True
+    JWT_ACCESS_COOKIE_NAME = "__Host-access_token_cookie"
+    JWT_REFRESH_COOKIE_NAME = "__Host-refresh_token_cookie"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    TRUSTED_PROXY_COUNT = 1
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
