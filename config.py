@@ -29,7 +29,8 @@ class Config:
 
     # Where tokens may come from: never the query string.
     JWT_TOKEN_LOCATION = ["headers", "cookies"]
-    JWT_COOKIE_CSRF_PROTECT = True
+    JWT_COOKIE_CSRF_PROTECT = True  # API cookie requests: X-CSRF-TOKEN header
+    JWT_CSRF_CHECK_FORM = False  # pages use Flask-WTF's csrf_token field instead
     JWT_COOKIE_SECURE = False
     JWT_COOKIE_SAMESITE = "Lax"
     JWT_ACCESS_COOKIE_NAME = "access_token_cookie"

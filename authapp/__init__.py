@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask
 
 from .configuration import load_config
+from .security_headers import register_security_headers
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -15,6 +16,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_commands(app)
     return app
 
@@ -22,19 +24,24 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from . import database, tokens  # noqa: F401  (engine events, JWT callbacks)
-    from .extensions import bcrypt, db, jwt, migrate
+    from .extensions import bcrypt, csrf, db, jwt, migrate
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     bcrypt.init_app(app)
+    csrf.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the JSON API."""
+    """Mount the JSON API and the pages."""
     from .api import bp as api_bp
+    from .extensions import csrf
+    from .web import bp as web_bp
 
+    csrf.exempt(api_bp)  # API cookie requests use Flask-JWT-Extended's X-CSRF-TOKEN check
     app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import jwt as pyjwt
 from flask import Flask, Response, jsonify, render_template, request
 from flask_jwt_extended import exceptions as jwt_errors
+from flask_wtf.csrf import CSRFError as FormCSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -176,7 +177,11 @@ def register_errorhandlers(app: Flask) -> None:
         valid_methods = getattr(exc, "valid_methods", None)
         if valid_methods:
             headers["Allow"] = ", ".join(valid_methods)
-        return error_response(code, exc.description if exc.code != 500 else None, headers=headers)
+        detail = exc.description if exc.code != 500 else None
+        if isinstance(exc, FormCSRFError):
+            detail = ("This form expired or was sent from another site. "
+                      "Go back, reload the page and try again.")
+        return error_response(code, detail, headers=headers)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -108,22 +108,30 @@ _REVOCATION_CHECK = (
 )
 
 
-@jwt.token_in_blocklist_loader
-def _is_revoked(_jwt_header: dict, payload: dict) -> bool:
-    """One indexed statement: is the token's jti or its session revoked?
+def load_principal(payload: dict[str, Any]) -> Principal | None:
+    """The account behind a verified access token, or None if it is revoked.
 
-    Access tokens only; refresh tokens are judged by the rotation rules.
-    Runs on the pooled connection through SQLAlchemy Core, with no ORM
-    session, and keeps the user's row for the view.
+    One indexed statement checks the token's jti and its session together,
+    on the pooled connection through SQLAlchemy Core (no ORM session), and
+    brings the user's row along so views need no second query.
     """
-    if payload.get("type") == "refresh":
-        return False
     jti, sid = payload.get("jti"), payload.get("sid")
     if not isinstance(jti, str) or not isinstance(sid, str):
         raise pyjwt.MissingRequiredClaimError("sid")
     with db.engine.connect() as connection:
         row = connection.execute(_REVOCATION_CHECK, {"jti": jti, "sid": sid}).first()
     if row is None or row.session_revoked or row.token_revoked or str(row.id) != payload["sub"]:
+        return None
+    return Principal(row.id, row.username, row.created_at, sid)
+
+
+@jwt.token_in_blocklist_loader
+def _is_revoked(_jwt_header: dict, payload: dict) -> bool:
+    """Access tokens only; refresh tokens are judged by the rotation rules."""
+    if payload.get("type") == "refresh":
+        return False
+    principal = load_principal(payload)
+    if principal is None:
         return True
-    g.authapp_principal = Principal(row.id, row.username, row.created_at, sid)
+    g.authapp_principal = principal
     return False

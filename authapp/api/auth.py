@@ -9,10 +9,10 @@ from flask_jwt_extended import (
 )
 
 from .. import accounts, sessions
+from ..client_info import current_client
 from ..errors import TokenInvalid
 from ..tokens import current_principal, issue_tokens, token_expiry
 from . import bp
-from .client import current_client
 from .request import bool_field, json_body, string_fields
 from .serializers import user_json
 

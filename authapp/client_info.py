@@ -2,7 +2,7 @@
 
 from flask import request
 
-from ..sessions import Client
+from .sessions import Client
 
 
 def current_client() -> Client:

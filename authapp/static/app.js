@@ -1,0 +1,84 @@
+// The /app demo page: wires the AuthClient to the page's elements.
+import { AuthClient } from "./auth-client.js";
+
+const root = document.getElementById("app");
+const $ = (selector) => root.querySelector(selector);
+const views = root.querySelectorAll("[data-view]");
+
+const client = new AuthClient({
+  csrfCookieName: root.dataset.csrfCookie,
+  onChange: render,
+  onEvent: log,
+});
+
+function show(name) {
+  for (const view of views) view.hidden = view.dataset.view !== name;
+}
+
+function render() {
+  if (client.signedIn && client.user) {
+    $("#js-username-display").textContent = client.user.username;
+    show("signed-in");
+  } else {
+    $("#js-session-list").replaceChildren();
+    show("signed-out");
+  }
+}
+
+function log(message) {
+  const item = document.createElement("li");
+  item.textContent = `${new Date().toLocaleTimeString()} ${message}`;
+  $("#js-log").prepend(item);
+}
+
+function showError(message) {
+  const error = $("#js-login-error");
+  error.textContent = message;
+  error.hidden = !message;
+}
+
+$("#js-login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  showError("");
+  const form = event.currentTarget;
+  try {
+    await client.login(form.username.value, form.password.value);
+    form.reset();
+  } catch (error) {
+    showError(error.message);
+  }
+});
+
+$("#js-me").addEventListener("click", async () => {
+  const response = await client.fetch("/api/me");
+  if (response.ok) {
+    const me = await response.json();
+    log(`/api/me → ${me.username} (id ${me.id})`);
+  } else {
+    log(`/api/me → ${response.status}`);
+  }
+});
+
+$("#js-sessions").addEventListener("click", async () => {
+  const response = await client.fetch("/api/sessions");
+  if (!response.ok) return log(`/api/sessions → ${response.status}`);
+  const { sessions } = await response.json();
+  const items = sessions.map((session) => {
+    const item = document.createElement("li");
+    item.className = "session";
+    const text = document.createElement("p");
+    text.textContent = `${session.user_agent || "Unknown device"} · ${session.ip}` +
+      (session.current ? " · this device" : "");
+    item.append(text);
+    return item;
+  });
+  $("#js-session-list").replaceChildren(...items);
+  log(`${sessions.length} live session(s).`);
+});
+
+$("#js-logout").addEventListener("click", () => client.logout());
+
+show("loading");
+client.restore().then((restored) => {
+  if (!restored) render();
+});

@@ -1,0 +1,48 @@
+"""Page forms. Field rules come from the same modules the API uses."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from .. import usernames
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired()],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField("Password", validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired(), Length(usernames.MIN_LENGTH, usernames.MAX_LENGTH)],
+        description=(f"{usernames.MIN_LENGTH}–{usernames.MAX_LENGTH} letters, digits, "
+                     "'.', '_' or '-'."),
+        render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(
+        "Password", validators=[DataRequired()],
+        description="At least 8 characters; a few unrelated words work well.",
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat password",
+                            validators=[DataRequired(), EqualTo("password", "Passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(
+        "New password", validators=[DataRequired()],
+        description="At least 8 characters. Every other device will be signed out.",
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(),
+                                        EqualTo("new_password", "Passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: carries only the CSRF token."""

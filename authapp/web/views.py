@@ -1,0 +1,126 @@
+"""Pages: home, register, login, logout, account, password, and the JS demo.
+
+Every POST here is checked by Flask-WTF's CSRFProtect before the view runs.
+"""
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from .. import accounts, sessions
+from ..errors import InvalidCredentials, UsernameTaken, ValidationFailed
+from . import bp
+from .devices import describe_device
+from .forms import ActionForm, LoginForm, PasswordForm, RegisterForm
+from .signin import login_required, page_principal, safe_next, sign_in, sign_out
+
+ACCOUNT = "web.account"
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("index.html", principal=page_principal())
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> str | Response:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.username.data, form.password.data)
+        except ValidationFailed as exc:
+            _attach_errors(form, exc.errors or {})
+        except UsernameTaken:
+            form.username.errors = ["That username is taken. Try another one."]
+        else:
+            flash(f"Welcome, {user.username}! Your account is ready.", "success")
+            return sign_in(redirect(url_for(ACCOUNT)), user)
+    return render_template("register.html", form=form), 200 if request.method == "GET" else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    form = LoginForm()
+    target = safe_next(request.values.get("next"), url_for(ACCOUNT))
+    if request.method == "GET" and page_principal() is not None:
+        return redirect(target)
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data, form.password.data)
+        except InvalidCredentials:
+            error = "The username or password is not correct."
+        else:
+            flash(f"Signed in as {user.username}.", "success")
+            return sign_in(redirect(target), user)
+    form.next.data = target
+    status = 200 if request.method == "GET" else 422
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    flash("You have been signed out.", "success")
+    return sign_out(redirect(url_for("web.index")))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    principal = page_principal()
+    live = [(s, describe_device(s.user_agent)) for s in sessions.live_sessions(principal.id)]
+    return render_template("account.html", principal=principal, sessions=live,
+                           action=ActionForm())
+
+
+@bp.post("/account/sessions/<session_id>/revoke")
+@login_required
+def revoke_session(session_id: str) -> Response:
+    principal = page_principal()
+    if sessions.revoke_session(session_id, "revoked_by_user", user_id=principal.id):
+        if session_id == principal.session_id:
+            flash("You have been signed out.", "success")
+            return sign_out(redirect(url_for("web.index")))
+        flash("That device has been signed out.", "success")
+    else:
+        flash("That session no longer exists.", "error")
+    return redirect(url_for(ACCOUNT))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere() -> Response:
+    sessions.revoke_user_sessions(page_principal().id, "logout_all")
+    flash("You have been signed out on every device.", "success")
+    return sign_out(redirect(url_for("web.index")))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    principal = page_principal()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            signed_out = accounts.change_password(
+                accounts.get_user(principal.id), form.current_password.data,
+                form.new_password.data, keep_session=principal.session_id)
+        except ValidationFailed as exc:
+            _attach_errors(form, exc.errors or {})
+        else:
+            others = f" {signed_out} other device(s) signed out." if signed_out else ""
+            flash(f"Your password has been changed.{others}", "success")
+            return redirect(url_for(ACCOUNT))
+    status = 200 if request.method == "GET" else 422
+    return render_template("password.html", form=form, principal=principal), status
+
+
+@bp.get("/app")
+def javascript_client() -> str:
+    return render_template("app.html", principal=None)
+
+
+def _attach_errors(form, errors: dict[str, list[str]]) -> None:
+    """Show service-level validation messages beside the matching form fields."""
+    for name, messages in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + messages
