@@ -12,11 +12,10 @@ from flask_jwt_extended import (
     set_access_cookies,
     set_refresh_cookies,
 )
-from sqlalchemy import bindparam, exists, select
 
 from .clock import utcnow
-from .extensions import db, jwt
-from .models import RevokedToken, Session, User
+from .extensions import jwt
+from .revocation import Principal, find_principal
 
 # Header parameters that would let a token choose its own key: never honoured.
 FORBIDDEN_HEADER_PARAMS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
@@ -45,16 +44,6 @@ class IssuedTokens:
             set_refresh_cookies(response, self.refresh_token, max_age=self.refresh_max_age)
         if access:
             set_access_cookies(response, self.access_token, max_age=self.expires_in)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The account behind a verified access token, loaded by the revocation check."""
-
-    id: int
-    username: str
-    created_at: datetime
-    session_id: str
 
 
 def issue_tokens(user_id: int, session_id: str, session_expires_at: datetime, *,
@@ -95,34 +84,12 @@ def _decode_key(jwt_header: dict, _payload: dict) -> str:
     return current_app.config["JWT_SECRET_KEY"]
 
 
-_REVOCATION_CHECK = (
-    select(
-        Session.revoked_at.is_not(None).label("session_revoked"),
-        exists().where(RevokedToken.jti == bindparam("jti")).label("token_revoked"),
-        User.id,
-        User.username,
-        User.created_at,
-    )
-    .join(User, User.id == Session.user_id)
-    .where(Session.id == bindparam("sid"))
-)
-
-
 def load_principal(payload: dict[str, Any]) -> Principal | None:
-    """The account behind a verified access token, or None if it is revoked.
-
-    One indexed statement checks the token's jti and its session together,
-    on the pooled connection through SQLAlchemy Core (no ORM session), and
-    brings the user's row along so views need no second query.
-    """
-    jti, sid = payload.get("jti"), payload.get("sid")
-    if not isinstance(jti, str) or not isinstance(sid, str):
+    """The account behind a verified access token's claims, or None if it is revoked."""
+    jti, sid, sub = payload.get("jti"), payload.get("sid"), payload.get("sub")
+    if not isinstance(jti, str) or not isinstance(sid, str) or not isinstance(sub, str):
         raise pyjwt.MissingRequiredClaimError("sid")
-    with db.engine.connect() as connection:
-        row = connection.execute(_REVOCATION_CHECK, {"jti": jti, "sid": sid}).first()
-    if row is None or row.session_revoked or row.token_revoked or str(row.id) != payload["sub"]:
-        return None
-    return Principal(row.id, row.username, row.created_at, sid)
+    return find_principal(jti, sid, sub)
 
 
 @jwt.token_in_blocklist_loader

@@ -4,7 +4,7 @@ from typing import Any
 
 from ..clock import iso
 from ..models import Session, User
-from ..tokens import Principal
+from ..revocation import Principal
 
 
 def user_json(user: User | Principal) -> dict[str, Any]:

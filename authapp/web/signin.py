@@ -19,7 +19,8 @@ from .. import accounts, sessions
 from ..client_info import current_client
 from ..errors import AuthError
 from ..models import User
-from ..tokens import Principal, issue_tokens, load_principal, token_expiry
+from ..revocation import Principal
+from ..tokens import issue_tokens, load_principal, token_expiry
 
 TOKEN_ERRORS = (PyJWTError, JWTExtendedException)
 
