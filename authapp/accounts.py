@@ -1,15 +1,16 @@
-"""Accounts: register, authenticate, change password. Request-free services."""
+"""Accounts: register, authenticate, change password, disable. Request-free services."""
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import sessions
+from . import audit, sessions
+from .client_info import Client
 from .clock import utcnow
 from .errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from .extensions import db
 from .models import User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
-from .usernames import normalize, username_key, username_problems
+from .usernames import MAX_LENGTH, normalize, username_key, username_problems
 
 
 def get_user(user_id: int) -> User:
@@ -22,7 +23,7 @@ def find_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-def register(username: str, password: str) -> User:
+def register(username: str, password: str, client: Client) -> User:
     """Create an account, or raise ValidationFailed / UsernameTaken."""
     display = normalize(username)
     errors = {}
@@ -38,6 +39,8 @@ def register(username: str, password: str) -> User:
                 password_hash=hash_password(password))
     db.session.add(user)
     try:
+        db.session.flush()
+        audit.record("register", client=client, user_id=user.id)
         db.session.commit()
     except IntegrityError as exc:  # a concurrent registration won the unique index
         db.session.rollback()
@@ -45,15 +48,20 @@ def register(username: str, password: str) -> User:
     return user
 
 
-def authenticate(username: str, password: str) -> User:
+def authenticate(username: str, password: str, client: Client) -> User:
     """The user these credentials belong to, or InvalidCredentials.
 
-    Unknown users and wrong passwords fail identically and in the same time.
-    A hash made at a lower cost than configured is upgraded on success.
+    Unknown users, wrong passwords and disabled accounts fail identically and
+    in the same time. A hash made at a lower cost than configured is upgraded.
     """
     user = find_by_username(username)
     valid = verify_password(password, user.password_hash if user else None)
-    if user is None or not valid:
+    if user is None or not valid or user.disabled_at is not None:
+        reason = ("unknown_user" if user is None else "wrong_password" if not valid
+                  else "disabled")
+        audit.record("login_failed", client=client, user_id=user.id if user else None,
+                     username=normalize(username)[:MAX_LENGTH * 2], reason=reason)
+        db.session.commit()
         raise InvalidCredentials("The username or password is not correct.")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -62,7 +70,7 @@ def authenticate(username: str, password: str) -> User:
 
 
 def change_password(user: User, current_password: str, new_password: str,
-                    keep_session: str | None) -> int:
+                    keep_session: str | None, client: Client) -> int:
     """Set a new password and sign out every other session; returns how many."""
     errors = {}
     if not verify_password(current_password, user.password_hash):
@@ -75,5 +83,22 @@ def change_password(user: User, current_password: str, new_password: str,
         raise ValidationFailed(errors)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    signed_out = sessions.revoke_user_sessions(user.id, "password_changed", keep=keep_session)
+    audit.record("password_changed", client=client, user_id=user.id, session_id=keep_session,
+                 other_sessions_revoked=signed_out)
     db.session.commit()
-    return sessions.revoke_user_sessions(user.id, "password_changed", keep=keep_session)
+    return signed_out
+
+
+def set_disabled(user: User, disabled: bool, client: Client) -> int:
+    """Disable (revoking every session at once) or re-enable an account."""
+    if disabled:
+        user.disabled_at = user.disabled_at or utcnow()
+        revoked = sessions.revoke_user_sessions(user.id, "user_disabled")
+        audit.record("user_disabled", client=client, user_id=user.id, sessions_revoked=revoked)
+    else:
+        user.disabled_at = None
+        revoked = 0
+        audit.record("user_enabled", client=client, user_id=user.id)
+    db.session.commit()
+    return revoked

@@ -1,8 +1,19 @@
-"""The calling client's address and user agent, as sessions record them."""
+"""Where a request came from, as sessions and audit events record it."""
+
+from dataclasses import dataclass
 
 from flask import request
 
-from .sessions import Client
+
+@dataclass(frozen=True)
+class Client:
+    """A client's address and user agent; services take this instead of the request."""
+
+    ip: str
+    user_agent: str
+
+
+SYSTEM = Client(ip="", user_agent="authapp-cli")
 
 
 def current_client() -> Client:

@@ -1,9 +1,10 @@
-"""Tables: users, sessions (one refresh-token family each), revoked tokens."""
+"""Tables: users, sessions (one refresh-token family each), revoked tokens, auth events."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .clock import utcnow
@@ -30,6 +31,7 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Session(db.Model):
@@ -63,3 +65,20 @@ class RevokedToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(String(32))
+
+
+class AuthEvent(db.Model):
+    """One security event: who, what, from where. Never a password or a whole token."""
+
+    __tablename__ = "auth_events"
+    __table_args__ = (Index("ix_auth_events_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str] = mapped_column(String(IP_MAX), default="")
+    user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

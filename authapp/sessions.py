@@ -1,6 +1,7 @@
 """Sessions (refresh-token families): start, rotate, revoke, list.
 
-Every function here is request-free so the pages and the API share it.
+Every function here is request-free so the pages and the API share it; the
+caller passes the client it is acting for.
 """
 
 import uuid
@@ -11,18 +12,12 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import audit
+from .client_info import Client
 from .clock import utcnow
 from .errors import TokenReused, TokenRevoked
 from .extensions import db
 from .models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request came from, as recorded on the session it starts."""
-
-    ip: str
-    user_agent: str
 
 
 @dataclass(frozen=True)
@@ -46,10 +41,11 @@ def new_jti() -> str:
 
 
 def start_session(user_id: int, client: Client) -> Session:
-    """Open a session for a fresh sign-in and commit it."""
+    """Open a session for a fresh sign-in and commit it with its audit event."""
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
     session = Session(
+        id=uuid.uuid4().hex,
         user_id=user_id,
         created_at=now,
         last_used_at=now,
@@ -59,17 +55,12 @@ def start_session(user_id: int, client: Client) -> Session:
         refresh_jti=new_jti(),
     )
     db.session.add(session)
+    audit.record("login_succeeded", client=client, user_id=user_id, session_id=session.id)
     db.session.commit()
     return session
 
 
-def refresh_lifetime(session_expires_at: datetime) -> timedelta:
-    """A refresh token's lifetime: the configured one, never past the session's end."""
-    configured = timedelta(seconds=current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
-    return max(timedelta(0), min(configured, session_expires_at - utcnow()))
-
-
-def rotate(session_id: str, presented_jti: str) -> Rotation:
+def rotate(session_id: str, presented_jti: str, client: Client) -> Rotation:
     """Retire ``presented_jti`` and name its successor, atomically.
 
     The compare-and-set UPDATE only succeeds while the presented token is
@@ -91,13 +82,16 @@ def rotate(session_id: str, presented_jti: str) -> Rotation:
         .returning(Session.user_id, Session.expires_at)
         .execution_options(synchronize_session=False)
     ).first()
+    if won is None:
+        db.session.rollback()
+        return _after_lost_compare_and_set(session_id, presented_jti, now, client)
+    audit.record("refresh", client=client, user_id=won.user_id, session_id=session_id)
     db.session.commit()
-    if won is not None:
-        return Rotation(session_id, won.user_id, won.expires_at, successor)
-    return _after_lost_compare_and_set(session_id, presented_jti, now)
+    return Rotation(session_id, won.user_id, won.expires_at, successor)
 
 
-def _after_lost_compare_and_set(session_id: str, presented_jti: str, now: datetime) -> Rotation:
+def _after_lost_compare_and_set(session_id: str, presented_jti: str, now: datetime,
+                                client: Client) -> Rotation:
     """The presented token is not current: a grace answer, or theft."""
     session = db.session.get(Session, session_id, populate_existing=True)
     if session is None or session.revoked_at is not None or session.expires_at <= now:
@@ -106,25 +100,34 @@ def _after_lost_compare_and_set(session_id: str, presented_jti: str, now: dateti
     if (session.previous_jti == presented_jti and session.rotated_at is not None
             and now - session.rotated_at <= grace):
         return Rotation(session.id, session.user_id, session.expires_at, None)
-    revoke_session(session.id, "reuse_detected")
+    revoke_session(session.id, "reuse_detected", client=client, event="token_reused",
+                   signed_in_ip=session.ip, signed_in_user_agent=session.user_agent)
     raise TokenReused("This refresh token was already used; the session has been revoked.")
 
 
-def revoke_session(session_id: str, reason: str, *, user_id: int | None = None) -> bool:
-    """Revoke one live session (optionally only if ``user_id`` owns it); True if it was live."""
+def revoke_session(session_id: str, reason: str, *, client: Client, user_id: int | None = None,
+                   event: str = "session_revoked", **details: str) -> bool:
+    """Revoke one live session (only if ``user_id`` owns it, when given); True if it was live."""
     conditions = [Session.id == session_id, Session.revoked_at.is_(None)]
     if user_id is not None:
         conditions.append(Session.user_id == user_id)
-    result = db.session.execute(
+    revoked = db.session.execute(
         update(Session).where(*conditions).values(revoked_at=utcnow(), revoked_reason=reason)
+        .returning(Session.user_id)
         .execution_options(synchronize_session=False)
-    )
+    ).first()
+    if revoked is not None:
+        audit.record(event, client=client, user_id=revoked.user_id, session_id=session_id,
+                     reason=reason, **details)
     db.session.commit()
-    return result.rowcount == 1
+    return revoked is not None
 
 
 def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = None) -> int:
-    """Revoke every live session of a user, except ``keep``; returns how many."""
+    """Revoke every live session of a user, except ``keep``; returns how many.
+
+    The caller records the event that explains it and commits.
+    """
     conditions = [Session.user_id == user_id, Session.revoked_at.is_(None)]
     if keep is not None:
         conditions.append(Session.id != keep)
@@ -132,8 +135,15 @@ def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = None) 
         update(Session).where(*conditions).values(revoked_at=utcnow(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount
+
+
+def sign_out_everywhere(user_id: int, client: Client) -> int:
+    """Revoke all of a user's sessions, as the user asked."""
+    count = revoke_user_sessions(user_id, "logout_all")
+    audit.record("logout_all", client=client, user_id=user_id, sessions_revoked=count)
+    db.session.commit()
+    return count
 
 
 def revoke_token(jti: str, token_type: str, user_id: int, expires_at: datetime,
@@ -154,4 +164,13 @@ def live_sessions(user_id: int) -> list[Session]:
         .where(Session.user_id == user_id, Session.revoked_at.is_(None),
                Session.expires_at > utcnow())
         .order_by(Session.created_at.desc(), Session.id)
+    ))
+
+
+def suspected_theft(user_id: int, limit: int = 5) -> list[Session]:
+    """Recent sessions ended by refresh-token reuse: someone else held a token."""
+    return list(db.session.scalars(
+        select(Session)
+        .where(Session.user_id == user_id, Session.revoked_reason == "reuse_detected")
+        .order_by(Session.revoked_at.desc()).limit(limit)
     ))

@@ -20,7 +20,7 @@ from sqlalchemy import delete
 
 from authapp import create_app
 from authapp.extensions import db
-from authapp.models import RevokedToken, Session, User
+from authapp.models import AuthEvent, RevokedToken, Session, User
 
 POSTGRES_ADMIN_URL = os.environ.get("AUTHAPP_TEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/test")
@@ -74,7 +74,7 @@ def app(database_url: str) -> Iterator[Flask]:
     app = create_app(test_config(database_url))
     yield app
     with app.app_context():
-        for model in (RevokedToken, Session, User):
+        for model in (AuthEvent, RevokedToken, Session, User):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()

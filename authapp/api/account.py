@@ -1,13 +1,16 @@
-"""The signed-in user's profile and sessions."""
+"""The signed-in user's profile, sessions and security events."""
 
 from flask import Response, jsonify
 from flask_jwt_extended import jwt_required
 
-from .. import sessions
+from .. import audit, sessions
+from ..client_info import current_client
 from ..errors import NotFound
 from ..tokens import current_principal
 from . import bp
-from .serializers import session_json, user_json
+from .serializers import event_json, session_json, user_json
+
+EVENTS_PAGE = 50
 
 
 @bp.get("/me")
@@ -27,6 +30,14 @@ def list_sessions() -> Response:
 @bp.delete("/sessions/<session_id>")
 @jwt_required()
 def revoke_session(session_id: str) -> Response:
-    if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id):
+    if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id,
+                                   client=current_client()):
         raise NotFound("No such session.")
     return Response(status=204)
+
+
+@bp.get("/events")
+@jwt_required()
+def list_events() -> Response:
+    events = audit.recent_events(current_principal().id, limit=EVENTS_PAGE)
+    return jsonify(events=[event_json(e) for e in events])

@@ -20,7 +20,7 @@ from .serializers import user_json
 @bp.post("/auth/register")
 def register() -> tuple[Response, int]:
     username, password = string_fields(json_body(), "username", "password")
-    user = accounts.register(username, password)
+    user = accounts.register(username, password, current_client())
     return jsonify(user=user_json(user)), 201
 
 
@@ -29,7 +29,7 @@ def login() -> Response:
     body = json_body()
     username, password = string_fields(body, "username", "password")
     refresh_in_body = bool_field(body, "refresh_in_body")
-    user = accounts.authenticate(username, password)
+    user = accounts.authenticate(username, password, current_client())
     session = sessions.start_session(user.id, current_client())
     tokens = issue_tokens(user.id, session.id, session.expires_at,
                           refresh_jti=session.refresh_jti, fresh=True)
@@ -45,7 +45,7 @@ def refresh() -> Response:
     claims = get_jwt()
     if not isinstance(claims.get("sid"), str) or not isinstance(claims.get("jti"), str):
         raise TokenInvalid("The refresh token lacks its session.")
-    rotation = sessions.rotate(claims["sid"], claims["jti"])
+    rotation = sessions.rotate(claims["sid"], claims["jti"], current_client())
     if str(rotation.user_id) != claims["sub"]:
         raise TokenInvalid("The refresh token does not belong to its session.")
     tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
@@ -62,7 +62,8 @@ def refresh() -> Response:
 def logout() -> Response:
     claims = get_jwt()
     principal = current_principal()
-    sessions.revoke_session(principal.session_id, "logout")
+    sessions.revoke_session(principal.session_id, "logout", client=current_client(),
+                            event="logout")
     sessions.revoke_token(claims["jti"], "access", principal.id, token_expiry(claims), "logout")
     response = Response(status=204)
     unset_jwt_cookies(response)
@@ -72,7 +73,7 @@ def logout() -> Response:
 @bp.post("/auth/logout-all")
 @jwt_required()
 def logout_all() -> Response:
-    sessions.revoke_user_sessions(current_principal().id, "logout_all")
+    sessions.sign_out_everywhere(current_principal().id, current_client())
     response = Response(status=204)
     unset_jwt_cookies(response)
     return response
@@ -84,6 +85,7 @@ def change_password() -> Response:
     current, new = string_fields(json_body(), "current_password", "new_password")
     principal = current_principal()
     user = accounts.get_user(principal.id)
-    accounts.change_password(user, current, new, keep_session=principal.session_id)
+    accounts.change_password(user, current, new, keep_session=principal.session_id,
+                             client=current_client())
     return Response(status=204)
 

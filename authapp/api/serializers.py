@@ -3,7 +3,7 @@
 from typing import Any
 
 from ..clock import iso
-from ..models import Session, User
+from ..models import AuthEvent, Session, User
 from ..revocation import Principal
 
 
@@ -22,4 +22,16 @@ def session_json(session: Session, current_session_id: str) -> dict[str, Any]:
         "user_agent": session.user_agent,
         "ip": session.ip,
         "current": session.id == current_session_id,
+    }
+
+
+def event_json(event: AuthEvent) -> dict[str, Any]:
+    """One entry of ``GET /api/events``."""
+    return {
+        "type": event.event_type,
+        "created_at": iso(event.created_at),
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "session_id": event.session_id,
+        "details": event.details,
     }

@@ -54,7 +54,8 @@ def _authenticate_from_cookies() -> Principal | None:
         return None
     claims = refresh[1]
     try:
-        rotation = sessions.rotate(str(claims.get("sid")), str(claims.get("jti")))
+        rotation = sessions.rotate(str(claims.get("sid")), str(claims.get("jti")),
+                                   current_client())
     except AuthError:  # revoked, or reused: a theft signal that just revoked the session
         after_this_request(_clear_cookies)
         return None
@@ -90,7 +91,8 @@ def sign_out(response: Response) -> Response:
     refresh = _cookie_claims("JWT_REFRESH_COOKIE_NAME", "refresh", allow_expired=True)
     claims = (access or refresh or (None, None))[1]
     if claims and isinstance(claims.get("sid"), str):
-        sessions.revoke_session(claims["sid"], "logout", user_id=int(claims["sub"]))
+        sessions.revoke_session(claims["sid"], "logout", user_id=int(claims["sub"]),
+                                client=current_client(), event="logout")
     if access:
         sessions.revoke_token(access[1]["jti"], "access", int(access[1]["sub"]),
                               token_expiry(access[1]), "logout")

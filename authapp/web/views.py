@@ -5,7 +5,8 @@ Every POST here is checked by Flask-WTF's CSRFProtect before the view runs.
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from .. import accounts, sessions
+from .. import accounts, audit, sessions
+from ..client_info import current_client
 from ..errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from . import bp
 from .devices import describe_device
@@ -13,6 +14,20 @@ from .forms import ActionForm, LoginForm, PasswordForm, RegisterForm
 from .signin import login_required, page_principal, safe_next, sign_in, sign_out
 
 ACCOUNT = "web.account"
+EVENT_LABELS = {
+    "register": "Account created",
+    "login_succeeded": "Signed in",
+    "login_failed": "Failed sign-in attempt",
+    "refresh": "Session renewed",
+    "token_reused": "Suspected theft: a refresh token was used twice; that session was ended",
+    "logout": "Signed out",
+    "logout_all": "Signed out everywhere",
+    "session_revoked": "A session was revoked",
+    "password_changed": "Password changed",
+    "rate_limited": "Too many attempts were blocked",
+    "user_disabled": "Account disabled by an administrator",
+    "user_enabled": "Account re-enabled by an administrator",
+}
 
 
 @bp.get("/")
@@ -25,7 +40,8 @@ def register() -> str | Response:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register(form.username.data, form.password.data)
+            user = accounts.register(form.username.data, form.password.data,
+                                     current_client())
         except ValidationFailed as exc:
             _attach_errors(form, exc.errors or {})
         except UsernameTaken:
@@ -45,7 +61,8 @@ def login() -> str | Response:
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.username.data, form.password.data)
+            user = accounts.authenticate(form.username.data, form.password.data,
+                                         current_client())
         except InvalidCredentials:
             error = "The username or password is not correct."
         else:
@@ -67,15 +84,19 @@ def logout() -> Response:
 def account() -> str:
     principal = page_principal()
     live = [(s, describe_device(s.user_agent)) for s in sessions.live_sessions(principal.id)]
-    return render_template("account.html", principal=principal, sessions=live,
-                           action=ActionForm())
+    return render_template(
+        "account.html", principal=principal, sessions=live, action=ActionForm(),
+        events=[(e, EVENT_LABELS.get(e.event_type, e.event_type), describe_device(e.user_agent))
+                for e in audit.recent_events(principal.id, limit=10, exclude=("refresh",))],
+        thefts=sessions.suspected_theft(principal.id))
 
 
 @bp.post("/account/sessions/<session_id>/revoke")
 @login_required
 def revoke_session(session_id: str) -> Response:
     principal = page_principal()
-    if sessions.revoke_session(session_id, "revoked_by_user", user_id=principal.id):
+    if sessions.revoke_session(session_id, "revoked_by_user", user_id=principal.id,
+                               client=current_client()):
         if session_id == principal.session_id:
             flash("You have been signed out.", "success")
             return sign_out(redirect(url_for("web.index")))
@@ -88,7 +109,7 @@ def revoke_session(session_id: str) -> Response:
 @bp.post("/account/sign-out-everywhere")
 @login_required
 def sign_out_everywhere() -> Response:
-    sessions.revoke_user_sessions(page_principal().id, "logout_all")
+    sessions.sign_out_everywhere(page_principal().id, current_client())
     flash("You have been signed out on every device.", "success")
     return sign_out(redirect(url_for("web.index")))
 
@@ -102,7 +123,8 @@ def change_password() -> str | Response:
         try:
             signed_out = accounts.change_password(
                 accounts.get_user(principal.id), form.current_password.data,
-                form.new_password.data, keep_session=principal.session_id)
+                form.new_password.data, keep_session=principal.session_id,
+                client=current_client())
         except ValidationFailed as exc:
             _attach_errors(form, exc.errors or {})
         else:
