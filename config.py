@@ -43,9 +43,24 @@ class Config:
     MAX_CONTENT_LENGTH = 65_536
     MAX_JSON_DEPTH = 32
 
+    # Rate limits (Flask-Limiter). Shared across instances with a Redis storage URI.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "sliding-window-counter"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # storage down: log and serve rather than fail closed
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_LOGIN_PER_IP = "30/minute"
+    RATELIMIT_LOGIN_PER_USERNAME = "10/minute"  # failed attempts only
+    RATELIMIT_REGISTER_PER_IP = "10/minute"
+    RATELIMIT_REFRESH_PER_SESSION = "60/minute"
+    RATELIMIT_REFRESH_PER_IP = "600/minute"
     TRUSTED_PROXY_COUNT = 0
+
+    # Cross-origin JavaScript frontends allowed to use the API with cookies, e.g.
+    # AUTHAPP_CORS_ORIGINS='["https://app.example.com"]'. Setting any switches the
+    # token cookies to SameSite=None; Secure.
+    CORS_ORIGINS: list[str] = []
 
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True

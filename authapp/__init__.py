@@ -4,8 +4,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .configuration import load_config
+from .cross_site import register_cross_site_defences
 from .security_headers import register_security_headers
 
 
@@ -13,6 +15,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration, then each ``register_*`` step."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config_overrides)
+    register_cross_site_defences(app)  # before the CSRF token checks the extensions add
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -24,13 +27,18 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from . import database, tokens  # noqa: F401  (engine events, JWT callbacks)
-    from .extensions import bcrypt, csrf, db, jwt, migrate
+    from .extensions import bcrypt, csrf, db, jwt, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     bcrypt.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=trusted_proxies, x_host=trusted_proxies)
 
 
 def register_blueprints(app: Flask) -> None:

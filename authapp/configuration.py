@@ -37,6 +37,10 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # A local file never drops the connection; skip the per-checkout ping.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    if app.config["CORS_ORIGINS"]:
+        # Cross-site frontends can only send cookies marked SameSite=None, which need Secure.
+        app.config["JWT_COOKIE_SAMESITE"] = "None"
+        app.config["JWT_COOKIE_SECURE"] = True
     if env == "development":
         _load_or_create_dev_secrets(app)
     if env == "production":

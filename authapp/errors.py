@@ -5,17 +5,19 @@ page.  Nothing a client sends reaches it as a stack trace.
 """
 
 import logging
+import time
 import uuid
 from typing import Any
 
 import jwt as pyjwt
 from flask import Flask, Response, jsonify, render_template, request
 from flask_jwt_extended import exceptions as jwt_errors
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError as FormCSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,12 @@ def error_response(code: str, detail: str | None = None,
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def retry_after_seconds() -> int:
+    """Seconds until the limit that was just hit lets requests through again."""
+    current = limiter.current_limit
+    return max(1, int(current.reset_at - time.time())) if current else 60
+
+
 def _token_error_code(exc: Exception) -> tuple[str, str]:
     """Map Flask-JWT-Extended and PyJWT exceptions to our codes, with a safe detail."""
     if isinstance(exc, jwt_errors.CSRFError):
@@ -182,6 +190,19 @@ def register_errorhandlers(app: Flask) -> None:
             detail = ("This form expired or was sent from another site. "
                       "Go back, reload the page and try again.")
         return error_response(code, detail, headers=headers)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limited(exc: RateLimitExceeded):
+        from . import audit
+        from .client_info import current_client
+
+        wait = retry_after_seconds()
+        audit.record("rate_limited", client=current_client(), endpoint=request.endpoint,
+                     limit=str(exc.limit.limit))
+        db.session.commit()
+        return error_response("rate_limited",
+                              f"Too many attempts. Please wait {wait} seconds and try again.",
+                              headers={"Retry-After": str(wait)})
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

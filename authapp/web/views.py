@@ -8,6 +8,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from .. import accounts, audit, sessions
 from ..client_info import current_client
 from ..errors import InvalidCredentials, UsernameTaken, ValidationFailed
+from ..ratelimits import login_limits, register_per_ip
 from . import bp
 from .devices import describe_device
 from .forms import ActionForm, LoginForm, PasswordForm, RegisterForm
@@ -36,6 +37,7 @@ def index() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@register_per_ip
 def register() -> str | Response:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -53,6 +55,7 @@ def register() -> str | Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login() -> str | Response:
     form = LoginForm()
     target = safe_next(request.values.get("next"), url_for(ACCOUNT))

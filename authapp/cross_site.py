@@ -1,0 +1,55 @@
+"""Cross-site defences in front of the token checks: Fetch Metadata, Origin, CORS.
+
+A browser tells us where a request comes from (``Sec-Fetch-Site``, ``Origin``).
+State-changing requests that a browser marks as cross-site are refused before
+any CSRF token is looked at, unless their origin is on the CORS allowlist.
+Requests with an ``Authorization`` header (Bearer) carry no ambient
+credentials and are not affected; clients that send neither header (curl,
+scripts) are judged by the token checks alone.
+"""
+
+from flask import Flask, current_app, request
+from flask_cors import CORS
+
+from .errors import error_response
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def _allowed_origin(origin: str | None) -> bool:
+    if not origin or origin == "null":
+        return False
+    own = request.host_url.rstrip("/")
+    return origin == own or origin in current_app.config["CORS_ORIGINS"]
+
+
+def is_cross_site() -> bool:
+    """True when a browser says this request comes from a site we do not trust."""
+    origin = request.headers.get("Origin")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in TRUSTED_FETCH_SITES:
+        return not _allowed_origin(origin)
+    if origin is not None:
+        return not _allowed_origin(origin)
+    return False
+
+
+def refuse_cross_site_requests():
+    """``before_request``: 403 for cross-site state changes that ride on cookies."""
+    if request.method not in STATE_CHANGING or "Authorization" in request.headers:
+        return None
+    if is_cross_site():
+        return error_response("csrf_failed",
+                              "Cross-site requests may not change anything here.")
+    return None
+
+
+def register_cross_site_defences(app: Flask) -> None:
+    """Install the Fetch Metadata check first, and CORS only for listed origins."""
+    app.before_request(refuse_cross_site_requests)
+    origins = app.config["CORS_ORIGINS"]
+    if origins:
+        CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=True,
+             allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN"],
+             expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600)
