@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint migrate clean
+.PHONY: run serve test lint migrate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ migrate: $(VENV)/.installed
 
 run: migrate
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production-like serving: needs AUTHAPP_ENV=production and real secrets in the environment.
+serve: migrate
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -65,6 +65,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
 
+    LOG_FORMAT = "text"  # or "json": one object per line
+    LOG_LEVEL = "INFO"
+
 
 class DevelopmentConfig(Config):
     """Local use: a generated secret kept in instance/, SQLite."""
@@ -88,6 +91,7 @@ class ProductionConfig(Config):
     JWT_REFRESH_COOKIE_NAME = "__Host-refresh_token_cookie"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
+    LOG_FORMAT = "json"
     TRUSTED_PROXY_COUNT = 1
 
 

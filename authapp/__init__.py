@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .configuration import load_config
 from .cross_site import register_cross_site_defences
+from .logging_setup import configure_logging
 from .security_headers import register_security_headers
 
 
@@ -15,6 +16,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration, then each ``register_*`` step."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config_overrides)
+    configure_logging(app)
     register_cross_site_defences(app)  # before the CSRF token checks the extensions add
     register_extensions(app)
     register_blueprints(app)

@@ -1,0 +1,26 @@
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py wsgi:app``.
+
+Each value can be overridden with the usual GUNICORN_CMD_ARGS or the
+environment variables named below.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("AUTHAPP_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("AUTHAPP_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 10_000  # recycle workers now and then; jitter avoids a thundering herd
+max_requests_jitter = 1_000
+
+# Access log without query strings or headers, so no token can end up in it.
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# X-Forwarded-* are applied by the app's ProxyFix (TRUSTED_PROXY_COUNT), not by gunicorn.
+forwarded_allow_ips = ""
