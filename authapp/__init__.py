@@ -39,8 +39,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]
     if trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies,  # type: ignore[method-assign]
-                                x_proto=trusted_proxies, x_host=trusted_proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
+                                x_for=trusted_proxies, x_proto=trusted_proxies)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -46,7 +46,14 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "internal_error": (500, "Internal server error"),
     "service_unavailable": (503, "Service unavailable"),
 }
-HTTP_STATUS_CODES = {status: code for code, (status, _) in reversed(PROBLEMS.items())}
+# Codes for errors Flask or Werkzeug raise themselves (routing, body size, ...).
+HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                     413: "payload_too_large", 415: "unsupported_media_type",
+                     429: "rate_limited", 503: "service_unavailable"}
+# Friendlier headings for the HTML error page than the API's titles.
+PAGE_TITLES = {"csrf_failed": "This form has expired", "not_found": "Page not found",
+               "rate_limited": "Too many attempts", "internal_error": "Something went wrong",
+               "service_unavailable": "We'll be right back"}
 TOKEN_ERROR_CODES = {"token_invalid", "token_expired", "token_revoked", "token_reused",
                      "fresh_token_required"}
 
@@ -130,6 +137,7 @@ def error_response(code: str, detail: str | None = None,
     if wants_problem_json():
         return problem(code, detail, **kwargs)
     status, title = PROBLEMS[code]
+    title = PAGE_TITLES.get(code, title)
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
@@ -179,14 +187,15 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
-        code = HTTP_STATUS_CODES.get(exc.code or 500, "bad_request" if (exc.code or 500) < 500
-                                     else "internal_error")
+        status = exc.code or 500
+        code = HTTP_STATUS_CODES.get(status, "bad_request" if status < 500 else "internal_error")
         headers = {}
         valid_methods = getattr(exc, "valid_methods", None)
         if valid_methods:
             headers["Allow"] = ", ".join(valid_methods)
         detail = exc.description if exc.code != 500 else None
         if isinstance(exc, FormCSRFError):
+            code = "csrf_failed"
             detail = ("This form expired or was sent from another site. "
                       "Go back, reload the page and try again.")
         return error_response(code, detail, headers=headers)

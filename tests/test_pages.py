@@ -48,8 +48,8 @@ def test_register_form_signs_in_and_sets_both_token_cookies(client):
 def test_form_post_without_csrf_token_is_refused_and_changes_nothing(client, auth):
     response = client.post("/register", data={
         "username": "mallory", "password": PASSWORD, "confirm": PASSWORD})
-    assert response.status_code == 400
-    assert b"form expired" in response.data
+    assert response.status_code == 403
+    assert b"This form has expired" in response.data
     assert client.post("/api/auth/login", json={"username": "mallory",
                                                 "password": PASSWORD}).status_code == 401
 

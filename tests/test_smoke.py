@@ -17,7 +17,7 @@ def test_access_token_expires_when_the_clock_moves(auth, client):
     import time_machine
 
     signed_in = auth.signed_in("alice")
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=16)):
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)):
         response = client.get("/api/me", headers=signed_in.headers)
     assert response.status_code == 401
     assert response.json["code"] == "token_expired"
