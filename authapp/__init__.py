@@ -12,9 +12,10 @@ from .logging_setup import configure_logging
 from .security_headers import register_security_headers
 
 
-def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config_overrides: Mapping[str, Any] | None = None,
+               instance_path: str | None = None) -> Flask:
     """Build the application: configuration, then each ``register_*`` step."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     load_config(app, config_overrides)
     configure_logging(app)
     register_cross_site_defences(app)  # before the CSRF token checks the extensions add

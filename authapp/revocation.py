@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from .errors import ServiceUnavailable
 from .extensions import db
@@ -79,21 +80,24 @@ def find_principal(jti: str, session_id: str, subject: str) -> Principal | None:
     """The principal if neither the token's jti nor its session is revoked, else None."""
     check = _compiled_check()
     engine = db.engine
-    connection = engine.raw_connection()
+    connection = None
     try:
+        connection = engine.raw_connection()
         cursor = connection.cursor()
         try:
             cursor.execute(check.sql, check.make_params(jti, session_id))
             row = cursor.fetchone()
         finally:
             cursor.close()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        if engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+    except (engine.dialect.loaded_dbapi.Error, DBAPIError) as exc:
+        if connection is not None and isinstance(exc, engine.dialect.loaded_dbapi.Error) \
+                and engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
             connection.invalidate(exc)
         raise ServiceUnavailable("The database is unavailable; try again shortly.",
                                  headers={"Retry-After": "5"}) from exc
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
     if row is None:
         return None
     session_revoked, token_revoked, user_id, username, created_at = row
