@@ -6,6 +6,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .body_limit import BodySizeLimit, check_body_size
 from .configuration import load_config
 from .cross_site import register_cross_site_defences
 from .logging_setup import configure_logging
@@ -18,13 +19,21 @@ def create_app(config_overrides: Mapping[str, Any] | None = None,
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     load_config(app, config_overrides)
     configure_logging(app)
-    register_cross_site_defences(app)  # before the CSRF token checks the extensions add
+    register_request_guards(app)  # before the CSRF token checks the extensions add
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
     register_commands(app)
     return app
+
+
+def register_request_guards(app: Flask) -> None:
+    """Checks every request passes before anything reads its body or cookies."""
+    app.wsgi_app = BodySizeLimit(app.wsgi_app,  # type: ignore[method-assign]
+                                 app.config["MAX_CONTENT_LENGTH"])
+    app.before_request(check_body_size)
+    register_cross_site_defences(app)
 
 
 def register_extensions(app: Flask) -> None:

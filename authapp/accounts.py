@@ -20,6 +20,8 @@ def get_user(user_id: int) -> User:
 
 def find_by_username(username: str) -> User | None:
     """Look a user up by name, without regard to case or Unicode form."""
+    if username_problems(normalize(username)):
+        return None  # no account can have such a name (and NUL would upset PostgreSQL)
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
