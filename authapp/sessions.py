@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit
 from .client_info import Client
 from .clock import utcnow
-from .errors import TokenReused, TokenRevoked
+from .errors import TokenInvalid, TokenReused, TokenRevoked
 from .extensions import db
 from .models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
 
@@ -60,13 +60,14 @@ def start_session(user_id: int, client: Client) -> Session:
     return session
 
 
-def rotate(session_id: str, presented_jti: str, client: Client) -> Rotation:
+def rotate(session_id: str, presented_jti: str, subject: str, client: Client) -> Rotation:
     """Retire ``presented_jti`` and name its successor, atomically.
 
     The compare-and-set UPDATE only succeeds while the presented token is
     still the session's current one, so of N concurrent refreshes with one
     token exactly one mints a successor; the others fall through to the
-    grace or reuse rules below.
+    grace or reuse rules below. ``subject`` is the token's ``sub``: a token
+    naming another user's session is refused without touching that session.
     """
     now = utcnow()
     successor = new_jti()
@@ -84,16 +85,21 @@ def rotate(session_id: str, presented_jti: str, client: Client) -> Rotation:
     ).first()
     if won is None:
         db.session.rollback()
-        return _after_lost_compare_and_set(session_id, presented_jti, now, client)
+        return _after_lost_compare_and_set(session_id, presented_jti, subject, now, client)
+    if str(won.user_id) != subject:
+        db.session.rollback()
+        raise TokenInvalid("The refresh token does not belong to its session.")
     audit.record("refresh", client=client, user_id=won.user_id, session_id=session_id)
     db.session.commit()
     return Rotation(session_id, won.user_id, won.expires_at, successor)
 
 
-def _after_lost_compare_and_set(session_id: str, presented_jti: str, now: datetime,
-                                client: Client) -> Rotation:
+def _after_lost_compare_and_set(session_id: str, presented_jti: str, subject: str,
+                                now: datetime, client: Client) -> Rotation:
     """The presented token is not current: a grace answer, or theft."""
     session = db.session.get(Session, session_id, populate_existing=True)
+    if session is not None and str(session.user_id) != subject:
+        raise TokenInvalid("The refresh token does not belong to its session.")
     if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise TokenRevoked("This session has been signed out.")
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE"])

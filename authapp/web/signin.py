@@ -55,7 +55,7 @@ def _authenticate_from_cookies() -> Principal | None:
     claims = refresh[1]
     try:
         rotation = sessions.rotate(str(claims.get("sid")), str(claims.get("jti")),
-                                   current_client())
+                                   str(claims.get("sub")), current_client())
     except AuthError:  # revoked, or reused: a theft signal that just revoked the session
         after_this_request(_clear_cookies)
         return None
