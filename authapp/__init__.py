@@ -72,7 +72,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """``flask tokens ...``."""
-    from .cli import tokens_cli
+    """``flask tokens ...``, ``flask users ...``, ``flask auth ...``."""
+    from .cli import auth_cli, tokens_cli, users_cli
 
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(auth_cli)

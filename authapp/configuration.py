@@ -78,16 +78,25 @@ def _load_or_create_dev_secrets(app: Flask) -> None:
             app.config[key] = stored[key]
 
 
-def check_production_secrets(config: Mapping[str, Any]) -> None:
-    """Refuse to start production with a missing, short or shared secret."""
+def secret_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every way the two secrets fall short, as ``(setting, what to do)`` pairs."""
+    problems = []
     for key in SECRET_KEYS:
         value = config.get(key)
         if not value or len(str(value).encode()) < MIN_SECRET_BYTES:
-            raise RuntimeError(
-                f"{key} must be set to a random value of at least {MIN_SECRET_BYTES} bytes "
-                f"in production (AUTHAPP_{key})."
-            )
-        if value in KNOWN_SECRETS or len(set(str(value))) < MIN_DISTINCT_CHARS:
-            raise RuntimeError(f"{key} is a published or low-entropy value; generate a random one.")
-    if config["SECRET_KEY"] == config["JWT_SECRET_KEY"]:
-        raise RuntimeError("SECRET_KEY and JWT_SECRET_KEY must differ.")
+            problems.append((key, f"{key} must be set to a random value of at least "
+                                  f"{MIN_SECRET_BYTES} bytes in production (AUTHAPP_{key})."))
+        elif value in KNOWN_SECRETS or len(set(str(value))) < MIN_DISTINCT_CHARS:
+            problems.append((key, f"{key} is a published or low-entropy value; "
+                                  "generate a random one."))
+    secret, jwt_secret = config.get("SECRET_KEY"), config.get("JWT_SECRET_KEY")
+    if secret and secret == jwt_secret:
+        problems.append(("JWT_SECRET_KEY", "SECRET_KEY and JWT_SECRET_KEY must differ; "
+                                           "give each its own random value."))
+    return problems
+
+
+def check_production_secrets(config: Mapping[str, Any]) -> None:
+    """Refuse to start production with a missing, short or shared secret."""
+    if problems := secret_problems(config):
+        raise RuntimeError(" ".join(message for _, message in problems))

@@ -134,7 +134,8 @@ def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = None) 
 
     The caller records the event that explains it and commits.
     """
-    conditions = [Session.user_id == user_id, Session.revoked_at.is_(None)]
+    conditions = [Session.user_id == user_id, Session.revoked_at.is_(None),
+                  Session.expires_at > utcnow()]
     if keep is not None:
         conditions.append(Session.id != keep)
     result = db.session.execute(

@@ -8,6 +8,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from .. import accounts, audit, sessions
 from ..client_info import current_client
 from ..errors import InvalidCredentials, UsernameTaken, ValidationFailed
+from ..models import AuthEvent
 from ..ratelimits import login_limits, register_per_ip
 from . import bp
 from .devices import describe_device
@@ -89,7 +90,7 @@ def account() -> str:
     live = [(s, describe_device(s.user_agent)) for s in sessions.live_sessions(principal.id)]
     return render_template(
         "account.html", principal=principal, sessions=live, action=ActionForm(),
-        events=[(e, EVENT_LABELS.get(e.event_type, e.event_type), describe_device(e.user_agent))
+        events=[(e, event_label(e), describe_device(e.user_agent))
                 for e in audit.recent_events(principal.id, limit=10, exclude=("refresh",))],
         thefts=sessions.suspected_theft(principal.id))
 
@@ -141,6 +142,13 @@ def change_password() -> str | Response:
 @bp.get("/app")
 def javascript_client() -> str:
     return render_template("app.html", principal=None)
+
+
+def event_label(event: AuthEvent) -> str:
+    """How the account page names an audit event."""
+    if event.event_type == "session_revoked" and event.details.get("reason") == "admin_revoked":
+        return "An administrator signed out your sessions"
+    return EVENT_LABELS.get(event.event_type, event.event_type)
 
 
 def _attach_errors(form, errors: dict[str, list[str]]) -> None:

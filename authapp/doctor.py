@@ -1,0 +1,182 @@
+"""``flask auth doctor``: would the loaded configuration be safe in production?
+
+The checks are pure functions of a config mapping, so tests need no app. They
+judge every configuration as if it were about to serve production traffic,
+whatever ``AUTHAPP_ENV`` says, so the development defaults are expected to fail.
+
+Severity, decided once here:
+
+- ``error`` fails the command (exit 1): anything that lets tokens or cookies
+  leak, lets an attacker guess or forge something, or breaks the promise that
+  any number of instances share one state (SPEC §2).
+- ``warning`` is printed but passes: settings that are right for some
+  deployments and wrong for others, which the configuration alone cannot tell.
+
+Decisions on the borderline settings:
+
+- ``JWT_DECODE_LEEWAY``: 0 is right; 1-30 seconds is a warning (it absorbs
+  clock skew between hosts, but every expired or not-yet-valid token is
+  accepted that much longer); above 30 seconds is an error.
+- ``RATELIMIT_STORAGE_URI`` ``memory://`` is an error, not a warning: every
+  gunicorn worker and every instance counts on its own and forgets on restart,
+  so even one machine multiplies the limits by its worker count.
+- ``TRUSTED_PROXY_COUNT`` 0 is a warning: right when clients connect directly,
+  wrong behind a load balancer (client addresses and HTTPS are then unknown).
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from .configuration import secret_problems
+
+ERROR = "error"
+WARNING = "warning"
+MIN_BCRYPT_ROUNDS = 12
+MAX_ACCESS_TOKEN_SECONDS = 3600
+MAX_LEEWAY_SECONDS = 30
+HOST_PREFIX = "__Host-"
+RANDOM_VALUE_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: how bad, which setting, and what to do about it."""
+
+    severity: Literal["error", "warning"]
+    setting: str
+    message: str
+
+
+Check = Callable[[Mapping[str, Any]], Iterator[Finding]]
+
+
+def diagnose(config: Mapping[str, Any]) -> list[Finding]:
+    """Every production-safety problem in ``config``, errors first; empty when all is well."""
+    findings = [finding for check in CHECKS for finding in check(config)]
+    return sorted(findings, key=lambda finding: finding.severity != ERROR)
+
+
+def _environment(config: Mapping[str, Any]) -> Iterator[Finding]:
+    env = config.get("ENV_NAME", "development")
+    if env != "production":
+        yield Finding(ERROR, "ENV_NAME", f"the environment is {env!r}; set AUTHAPP_ENV=production "
+                      "(start-up secret check, HSTS, __Host- cookies, JSON logs).")
+    if config.get("DEBUG"):
+        yield Finding(ERROR, "DEBUG", "debug mode is on (the debugger runs arbitrary code); "
+                      "unset FLASK_DEBUG and AUTHAPP_DEBUG.")
+    if config.get("TESTING"):
+        yield Finding(ERROR, "TESTING", "testing mode is on; unset AUTHAPP_TESTING.")
+
+
+def _secrets(config: Mapping[str, Any]) -> Iterator[Finding]:
+    for setting, message in secret_problems(config):
+        yield Finding(ERROR, setting, f"{message} Generate one with: {RANDOM_VALUE_COMMAND}")
+
+
+def _cookies(config: Mapping[str, Any]) -> Iterator[Finding]:
+    if not config.get("JWT_COOKIE_SECURE", False):
+        yield Finding(ERROR, "JWT_COOKIE_SECURE", "token cookies would travel over plain HTTP; "
+                      "set AUTHAPP_JWT_COOKIE_SECURE=true.")
+    samesite = config.get("JWT_COOKIE_SAMESITE")
+    if samesite is None:
+        yield Finding(WARNING, "JWT_COOKIE_SAMESITE", "token cookies carry no SameSite "
+                      "attribute and browsers differ on the default; set it to \"Lax\".")
+    elif str(samesite).lower() == "none" and not config.get("CORS_ORIGINS"):
+        yield Finding(ERROR, "JWT_COOKIE_SAMESITE", "SameSite=None sends the token cookies "
+                      "with cross-site requests although no CORS_ORIGINS need it; "
+                      "set it to \"Lax\".")
+    for setting in ("JWT_ACCESS_COOKIE_NAME", "JWT_REFRESH_COOKIE_NAME"):
+        name = str(config.get(setting, ""))
+        if not name.startswith(HOST_PREFIX):
+            yield Finding(ERROR, setting, f"cookie {name!r} lacks the {HOST_PREFIX} prefix that "
+                          "pins it to this host over HTTPS; AUTHAPP_ENV=production sets it.")
+    if not config.get("SESSION_COOKIE_SECURE", False):
+        yield Finding(ERROR, "SESSION_COOKIE_SECURE", "the Flask session cookie would travel "
+                      "over plain HTTP; set AUTHAPP_SESSION_COOKIE_SECURE=true.")
+    if not config.get("SESSION_COOKIE_SAMESITE"):
+        yield Finding(ERROR, "SESSION_COOKIE_SAMESITE", "the Flask session cookie has no "
+                      "SameSite attribute; set it to \"Lax\".")
+
+
+def _csrf(config: Mapping[str, Any]) -> Iterator[Finding]:
+    if not config.get("JWT_COOKIE_CSRF_PROTECT", True):
+        yield Finding(ERROR, "JWT_COOKIE_CSRF_PROTECT", "cookie-authenticated API requests skip "
+                      "the X-CSRF-TOKEN check; set AUTHAPP_JWT_COOKIE_CSRF_PROTECT=true.")
+    if not config.get("WTF_CSRF_ENABLED", True):
+        yield Finding(ERROR, "WTF_CSRF_ENABLED", "page forms are not CSRF-protected; "
+                      "set AUTHAPP_WTF_CSRF_ENABLED=true.")
+
+
+def _tokens(config: Mapping[str, Any]) -> Iterator[Finding]:
+    configured = config.get("JWT_ACCESS_TOKEN_EXPIRES", 900)
+    lifetime = _seconds(configured)
+    if configured is False or lifetime == 0:
+        yield Finding(ERROR, "JWT_ACCESS_TOKEN_EXPIRES", "access tokens would never expire "
+                      f"(0/false); set it to at most {MAX_ACCESS_TOKEN_SECONDS} seconds "
+                      "(900 is the default).")
+    elif lifetime is None or lifetime < 0:
+        yield Finding(ERROR, "JWT_ACCESS_TOKEN_EXPIRES", f"{configured!r} is not a lifetime; "
+                      f"set it to seconds, at most {MAX_ACCESS_TOKEN_SECONDS} "
+                      "(900 is the default).")
+    elif lifetime > MAX_ACCESS_TOKEN_SECONDS:
+        yield Finding(ERROR, "JWT_ACCESS_TOKEN_EXPIRES", f"access tokens live {lifetime:g} s; "
+                      f"keep them short-lived, at most {MAX_ACCESS_TOKEN_SECONDS} seconds "
+                      "(900 is the default).")
+    leeway = _seconds(config.get("JWT_DECODE_LEEWAY") or 0)
+    if leeway is None:
+        yield Finding(ERROR, "JWT_DECODE_LEEWAY", "must be a number of seconds; set it to 0.")
+    elif leeway > MAX_LEEWAY_SECONDS:
+        yield Finding(ERROR, "JWT_DECODE_LEEWAY", f"expired tokens are accepted {leeway:g} s "
+                      f"late; set it to 0, or at most {MAX_LEEWAY_SECONDS} to absorb clock skew.")
+    elif leeway > 0:
+        yield Finding(WARNING, "JWT_DECODE_LEEWAY", f"expired tokens are accepted {leeway:g} s "
+                      "late; prefer 0 with synchronised clocks (NTP).")
+
+
+def _passwords(config: Mapping[str, Any]) -> Iterator[Finding]:
+    rounds = config.get("BCRYPT_LOG_ROUNDS", MIN_BCRYPT_ROUNDS)
+    if not isinstance(rounds, int) or rounds < MIN_BCRYPT_ROUNDS:
+        yield Finding(ERROR, "BCRYPT_LOG_ROUNDS", f"bcrypt cost {rounds!r} is too cheap to "
+                      f"slow down guessing; set it to at least {MIN_BCRYPT_ROUNDS}.")
+
+
+def _rate_limits(config: Mapping[str, Any]) -> Iterator[Finding]:
+    if not config.get("RATELIMIT_ENABLED", True):
+        yield Finding(ERROR, "RATELIMIT_ENABLED", "login, register and refresh are not "
+                      "rate-limited; set AUTHAPP_RATELIMIT_ENABLED=true.")
+        return
+    storage = str(config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if storage.startswith("memory://"):
+        yield Finding(ERROR, "RATELIMIT_STORAGE_URI", "memory:// counts per worker process and "
+                      "forgets on restart, so limits multiply with workers and instances; "
+                      "point it at Redis (redis://host:6379/0).")
+
+
+def _database(config: Mapping[str, Any]) -> Iterator[Finding]:
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not uri or uri.startswith("sqlite"):
+        yield Finding(ERROR, "SQLALCHEMY_DATABASE_URI", "SQLite is one file on one machine, "
+                      "so instances cannot share sessions and revocations; set DATABASE_URL "
+                      "to PostgreSQL.")
+
+
+def _proxies(config: Mapping[str, Any]) -> Iterator[Finding]:
+    if not config.get("TRUSTED_PROXY_COUNT", 0):
+        yield Finding(WARNING, "TRUSTED_PROXY_COUNT", "no proxy is trusted; behind a load "
+                      "balancer or reverse proxy set it to the number of hops in front of the "
+                      "app, or rate limits and audit logs see the proxy's address.")
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration setting in seconds; None for false or anything that is not a duration."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+CHECKS: tuple[Check, ...] = (_environment, _secrets, _cookies, _csrf, _tokens, _passwords,
+                             _rate_limits, _database, _proxies)
