@@ -65,6 +65,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
 
+    AUDIT_EVENT_RETENTION = 31_536_000  # seconds; `flask tokens prune` deletes older events
     LOG_FORMAT = "text"  # or "json": one object per line
     LOG_LEVEL = "INFO"
 

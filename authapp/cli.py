@@ -6,6 +6,7 @@ change came from the command line.
 """
 
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -19,7 +20,7 @@ from .clock import utcnow
 from .doctor import ERROR, diagnose
 from .errors import UsernameTaken, ValidationFailed
 from .extensions import db
-from .models import RevokedToken, Session, User
+from .models import AuthEvent, RevokedToken, Session, User
 
 PRUNE_BATCH_SIZE = 5_000
 
@@ -127,7 +128,7 @@ def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=PRUNE_BATCH_SIZE,
               show_default=True, help="Rows deleted per statement (and per transaction).")
 def prune(batch_size: int) -> None:
-    """Delete revoked-token rows and sessions whose expiry has passed.
+    """Delete revoked-token rows and sessions whose expiry has passed, and old audit events.
 
     Rows go in batches by primary key, each batch its own short transaction, so a
     large table is never locked for long and progress survives an interruption.
@@ -137,6 +138,10 @@ def prune(batch_size: int) -> None:
                                 batch_size, "Pruning expired revoked tokens")
     expired = _delete_in_batches(Session, Session.id, Session.expires_at <= now,
                                  batch_size, "Pruning expired sessions")
+    retention = timedelta(seconds=current_app.config["AUDIT_EVENT_RETENTION"])
+    events = _delete_in_batches(AuthEvent, AuthEvent.id, AuthEvent.created_at <= now - retention,
+                                batch_size, "Pruning old audit events")
+    click.echo(f"Removed {events} audit events older than {retention.days} days.")
     click.echo(f"Removed {tokens} expired revoked-token rows "
                f"and {expired} expired sessions.")
 

@@ -367,3 +367,23 @@ def test_every_command_and_group_has_help(runner):
         assert result.exit_code == 0, (args, result.output)
         description = result.output.split("\n\n")[1].strip()
         assert description and not description.startswith("Options"), (args, result.output)
+
+
+def test_prune_removes_audit_events_past_their_retention_only(app, runner):
+    now = utcnow()
+    with app.app_context():
+        db.session.execute(insert(AuthEvent), [
+            {"created_at": now - timedelta(days=400), "event_type": "login_failed", "ip": "",
+             "user_agent": "", "details": {}},
+            {"created_at": now - timedelta(days=10), "event_type": "login_failed", "ip": "",
+             "user_agent": "", "details": {}},
+        ])
+        db.session.commit()
+
+    result = runner.invoke(args=["tokens", "prune"])
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 audit events older than 365 days." in result.output
+    with app.app_context():
+        kept = db.session.scalars(select(AuthEvent.created_at)).all()
+    assert len(kept) == 1 and kept[0] > now - timedelta(days=11)
