@@ -10,6 +10,7 @@ from .body_limit import BodySizeLimit, check_body_size
 from .configuration import load_config
 from .cross_site import register_cross_site_defences
 from .logging_setup import configure_logging
+from .ratelimits import register_rate_limits
 from .security_headers import register_security_headers
 
 
@@ -39,14 +40,13 @@ def register_request_guards(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from . import database, tokens  # noqa: F401  (engine events, JWT callbacks)
-    from .extensions import bcrypt, csrf, db, jwt, limiter, migrate
+    from .extensions import bcrypt, csrf, db, jwt, migrate
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     bcrypt.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
     trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]
     if trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(api_bp)  # API cookie requests use Flask-JWT-Extended's X-CSRF-TOKEN check
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    register_rate_limits(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

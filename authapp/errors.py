@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError as FormCSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, limiter
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,9 @@ def error_response(code: str, detail: str | None = None,
 
 def retry_after_seconds() -> int:
     """Seconds until the limit that was just hit lets requests through again."""
-    current = limiter.current_limit
+    from .ratelimits import current_limit
+
+    current = current_limit()
     return max(1, int(current.reset_at - time.time())) if current else 60
 
 

@@ -2,18 +2,20 @@
 
 Counters live in ``RATELIMIT_STORAGE_URI`` (``memory://`` by default; Redis
 so every instance shares them). Limits are configuration strings such as
-``"10/minute"``; see config.py for the defaults.
+``"10/minute"``; see config.py for the defaults. Each app gets its own
+``Limiter``, so two apps in one process never share settings or counters.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 import jwt as pyjwt
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RequestLimit
 
-from .extensions import limiter
 from .usernames import username_key
 
+EXTENSION_KEY = "authapp.limiter"
 USERNAME_KEY_MAX = 64
 
 
@@ -52,25 +54,39 @@ def _configured(key: str) -> Callable[[], str]:
     return lambda: current_app.config[key]
 
 
-login_per_ip = limiter.shared_limit(_configured("RATELIMIT_LOGIN_PER_IP"), scope="login-ip",
-                                    key_func=client_ip, methods=["POST"])
-login_per_username = limiter.shared_limit(
-    _configured("RATELIMIT_LOGIN_PER_USERNAME"), scope="login-username",
-    key_func=_attempted_username, methods=["POST"], deduct_when=_failed)
-register_per_ip = limiter.shared_limit(_configured("RATELIMIT_REGISTER_PER_IP"),
-                                       scope="register-ip", key_func=client_ip,
-                                       methods=["POST"])
-refresh_per_session = limiter.shared_limit(_configured("RATELIMIT_REFRESH_PER_SESSION"),
-                                           scope="refresh-session", key_func=_refresh_session)
-refresh_per_ip = limiter.shared_limit(_configured("RATELIMIT_REFRESH_PER_IP"),
-                                      scope="refresh-ip", key_func=client_ip)
+def _limits(limiter: Limiter) -> dict[str, list[Callable[[Any], Any]]]:
+    """Endpoint -> limits. Shared scopes make the page and the API count together."""
+    login = [
+        limiter.shared_limit(_configured("RATELIMIT_LOGIN_PER_IP"), scope="login-ip",
+                             key_func=client_ip, methods=["POST"]),
+        limiter.shared_limit(_configured("RATELIMIT_LOGIN_PER_USERNAME"),
+                             scope="login-username", key_func=_attempted_username,
+                             methods=["POST"], deduct_when=_failed),  # failed attempts only
+    ]
+    register = [limiter.shared_limit(_configured("RATELIMIT_REGISTER_PER_IP"),
+                                     scope="register-ip", key_func=client_ip, methods=["POST"])]
+    refresh = [
+        limiter.shared_limit(_configured("RATELIMIT_REFRESH_PER_SESSION"),
+                             scope="refresh-session", key_func=_refresh_session),
+        limiter.shared_limit(_configured("RATELIMIT_REFRESH_PER_IP"), scope="refresh-ip",
+                             key_func=client_ip),
+    ]
+    return {"api.login": login, "web.login": login, "api.register": register,
+            "web.register": register, "api.refresh": refresh}
 
 
-def login_limits(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Per client IP (every attempt) and per username (failed attempts only)."""
-    return login_per_ip(login_per_username(view))
+def register_rate_limits(app: Flask) -> None:
+    """Create this app's limiter and wrap the limited views (after blueprints are mounted)."""
+    limiter = Limiter(key_func=client_ip)
+    limiter.init_app(app)
+    app.extensions[EXTENSION_KEY] = limiter
+    for endpoint, limits in _limits(limiter).items():
+        view = app.view_functions[endpoint]
+        for limit in limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
 
 
-def refresh_limits(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Per session and per client IP."""
-    return refresh_per_ip(refresh_per_session(view))
+def current_limit() -> RequestLimit | None:
+    """The limit the current request was checked against, if any."""
+    return current_app.extensions[EXTENSION_KEY].current_limit

@@ -34,7 +34,7 @@ def require_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     """The configuration every test app starts from."""
     return {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
 
@@ -61,7 +61,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'authapp.sqlite3'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    app = create_app(test_config(url))
+    app = create_app(make_config(url))
     with app.app_context():
         upgrade(directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
         db.engine.dispose()
@@ -71,7 +71,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
     """An app on a migrated database; every row is deleted afterwards."""
-    app = create_app(test_config(database_url))
+    app = create_app(make_config(database_url))
     yield app
     with app.app_context():
         for model in (AuthEvent, RevokedToken, Session, User):

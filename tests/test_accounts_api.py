@@ -4,13 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from conftest import PASSWORD, make_config
 from sqlalchemy import select
 
 from authapp import create_app
 from authapp.extensions import db
 from authapp.models import User
-from tests.conftest import PASSWORD
-from tests.conftest import test_config as make_test_config
 
 PROBLEM_JSON = "application/problem+json"
 NEW_PASSWORD = "purple monkey dishwasher 1987"
@@ -345,7 +344,7 @@ def test_each_login_is_a_new_session_with_its_own_token_ids(client):
 def test_lower_cost_hash_is_upgraded_on_login(app, client, database_url):
     register(client)
     assert stored_hash(app).startswith("$2b$04$")
-    stronger = create_app(make_test_config(database_url, BCRYPT_LOG_ROUNDS=5))
+    stronger = create_app(make_config(database_url, BCRYPT_LOG_ROUNDS=5))
     try:
         assert login(stronger.test_client()).status_code == 200
         assert stored_hash(stronger).startswith("$2b$05$")

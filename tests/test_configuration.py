@@ -193,7 +193,7 @@ def test_development_prefers_secrets_from_the_environment(
 def test_access_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPatch,
                                                     app: Flask, database_url: str) -> None:
     monkeypatch.setenv("AUTHAPP_JWT_ACCESS_TOKEN_EXPIRES", "60")
-    configured = create_app(conftest.test_config(database_url))
+    configured = create_app(conftest.make_config(database_url))
     assert configured.config["JWT_ACCESS_TOKEN_EXPIRES"] == 60
     auth = conftest.AuthActions(configured.test_client())
 
@@ -210,7 +210,7 @@ def test_access_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_bcrypt_rounds_from_the_environment_are_an_int(monkeypatch: pytest.MonkeyPatch,
                                                        sqlite_url: str) -> None:
     monkeypatch.setenv("AUTHAPP_BCRYPT_LOG_ROUNDS", "5")
-    app = create_app(conftest.test_config(sqlite_url))
+    app = create_app(conftest.make_config(sqlite_url))
     rounds = app.config["BCRYPT_LOG_ROUNDS"]
     assert rounds == 5 and type(rounds) is int
     from authapp.passwords import hash_password
@@ -278,7 +278,7 @@ def fresh_database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Itera
 
 
 def test_migration_matches_the_models_and_round_trips(fresh_database_url: str) -> None:
-    app = create_app(conftest.test_config(fresh_database_url))
+    app = create_app(conftest.make_config(fresh_database_url))
     with app.app_context():
         try:
             upgrade(directory=MIGRATIONS)
@@ -301,7 +301,7 @@ def test_migration_matches_the_models_and_round_trips(fresh_database_url: str) -
 
 
 def test_sqlite_connections_use_wal_and_a_busy_timeout(sqlite_url: str) -> None:
-    app = create_app(conftest.test_config(sqlite_url))
+    app = create_app(conftest.make_config(sqlite_url))
     with app.app_context():
         try:
             with db.engine.connect() as connection:

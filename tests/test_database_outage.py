@@ -99,7 +99,7 @@ def api_calls(access: str, refresh: str) -> list[tuple[str, str, dict[str, Any]]
 
 def test_unreachable_database_answers_503_everywhere() -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
-    app = create_app(conftest.test_config(url))
+    app = create_app(conftest.make_config(url))
     client = app.test_client()
     tokens = forged_tokens(app)
 
@@ -195,7 +195,7 @@ def relay(postgres_database_url: str) -> Iterator[TCPRelay]:
 def test_app_recovers_by_itself_when_the_database_returns(app: Flask, relay: TCPRelay,
                                                           postgres_database_url: str) -> None:
     """``app`` cleans the tables afterwards; the app under test reaches PostgreSQL via the relay."""
-    relayed = create_app(conftest.test_config(
+    relayed = create_app(conftest.make_config(
         _with_address(postgres_database_url, "127.0.0.1", relay.port)))
     client = relayed.test_client()
     auth = conftest.AuthActions(client)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import test_config as make_config
+from conftest import make_config
 from flask import Flask
 
 from authapp import create_app

@@ -19,8 +19,7 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 import time_machine
-from conftest import PASSWORD, AuthActions
-from conftest import test_config as make_config
+from conftest import PASSWORD, AuthActions, make_config
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select

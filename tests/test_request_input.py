@@ -4,13 +4,12 @@ import io
 import json
 
 import pytest
+from conftest import PASSWORD, make_config
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from authapp import create_app
 from authapp.extensions import db
-from tests.conftest import PASSWORD
-from tests.conftest import test_config as make_test_config
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
@@ -204,7 +203,7 @@ def test_100000_deep_nesting_is_rejected_without_a_500(client, path):
 
 @endpoints
 def test_100000_deep_nesting_is_400_when_the_size_limit_allows_it(database_url, path):
-    roomy = create_app(make_test_config(database_url, MAX_CONTENT_LENGTH=1_000_000))
+    roomy = create_app(make_config(database_url, MAX_CONTENT_LENGTH=1_000_000))
     try:
         response = post_raw(roomy.test_client(), path, "[" * 100_000 + "]" * 100_000)
         assert_problem(response, 400, "invalid_json")

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo
 
 from .. import usernames
 
@@ -18,7 +18,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     username = StringField(
         "Username",
-        validators=[DataRequired(), Length(usernames.MIN_LENGTH, usernames.MAX_LENGTH)],
+        validators=[DataRequired()],  # the rest is accounts.register's, shown with the others
         description=(f"{usernames.MIN_LENGTH}–{usernames.MAX_LENGTH} letters, digits, "
                      "'.', '_' or '-'."),
         render_kw={"autocomplete": "username", "autocapitalize": "none"})
