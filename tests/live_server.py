@@ -16,14 +16,19 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import Message
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from conftest import PASSWORD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 20.0
@@ -178,3 +183,68 @@ def live_server(database_url: str, env: Mapping[str, str] | None = None, *,
             yield base_url
         finally:
             _stop(process)
+
+
+# -- API helpers for live-server tests ------------------------------------------------------
+
+
+Call = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for ``send``
+
+
+def burst(base_urls: str | Sequence[str], calls: Sequence[Call]) -> list[HTTPResponse]:
+    """Send every call at the same moment, each on its own connection; answers in call order.
+
+    With several servers, call *i* goes to ``base_urls[i % len(base_urls)]``.
+    """
+    servers = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+    barrier = threading.Barrier(len(calls), timeout=30)
+
+    def one(indexed: tuple[int, Call]) -> HTTPResponse:
+        index, (method, path, kwargs) = indexed
+        connection = open_connection(servers[index % len(servers)])
+        try:
+            barrier.wait()
+            return send(connection, method, path, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(one, enumerate(calls)))
+
+
+def register(base_url: str, username: str) -> None:
+    answer = request(base_url, "POST", "/api/auth/register",
+                     json_body={"username": username, "password": PASSWORD})
+    assert answer.status == 201, answer.body
+
+
+def login(base_url: str, username: str, *, bearer: bool = True) -> HTTPResponse:
+    answer = request(base_url, "POST", "/api/auth/login",
+                     json_body={"username": username, "password": PASSWORD,
+                                "refresh_in_body": bearer})
+    assert answer.status == 200, answer.body
+    return answer
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer_refresh(base_url: str, refresh_token: str) -> HTTPResponse:
+    return request(base_url, "POST", "/api/auth/refresh", headers=bearer(refresh_token))
+
+
+def summary(answers: Sequence[HTTPResponse]) -> str:
+    """A readable account of a burst, for assertion messages."""
+    counts = Counter((a.status, (a.json or {}).get("code") if a.status >= 400 else None)
+                     for a in answers)
+    return ", ".join(f"{status}{f' {code}' if code else ''} x{n}"
+                     for (status, code), n in sorted(counts.items(), key=str))
+
+
+def assert_no_server_errors(answers: Sequence[HTTPResponse], allowed: set[int]) -> None:
+    statuses = {a.status for a in answers}
+    assert statuses <= allowed, summary(answers)
+    for answer in answers:
+        if answer.status >= 400:
+            assert answer.content_type.startswith("application/problem+json"), answer.body

@@ -7,16 +7,22 @@ regard to case, and nothing a client sends produces a 500.
 """
 
 import itertools
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from conftest import PASSWORD
-from live_server import HTTPResponse, open_connection, request, send
+from live_server import (
+    Call,
+    assert_no_server_errors,
+    bearer,
+    bearer_refresh,
+    burst,
+    login,
+    register,
+    request,
+    summary,
+)
 from live_server import live_server as run_live_server
 
 pytestmark = pytest.mark.live
@@ -40,64 +46,6 @@ def live_server(app, _server: str) -> str:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-Call = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments for ``send``
-
-
-def burst(base_url: str, calls: Sequence[Call]) -> list[HTTPResponse]:
-    """Send every call at the same moment, each on its own connection; answers in call order."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-
-    def one(call: Call) -> HTTPResponse:
-        method, path, kwargs = call
-        connection = open_connection(base_url)
-        try:
-            barrier.wait()
-            return send(connection, method, path, **kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
-
-
-def register(base_url: str, username: str) -> None:
-    answer = request(base_url, "POST", "/api/auth/register",
-                     json_body={"username": username, "password": PASSWORD})
-    assert answer.status == 201, answer.body
-
-
-def login(base_url: str, username: str, *, bearer: bool = True) -> HTTPResponse:
-    answer = request(base_url, "POST", "/api/auth/login",
-                     json_body={"username": username, "password": PASSWORD,
-                                "refresh_in_body": bearer})
-    assert answer.status == 200, answer.body
-    return answer
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def bearer_refresh(base_url: str, refresh_token: str) -> HTTPResponse:
-    return request(base_url, "POST", "/api/auth/refresh", headers=bearer(refresh_token))
-
-
-def summary(answers: Sequence[HTTPResponse]) -> str:
-    """A readable account of a burst, for assertion messages."""
-    counts = Counter((a.status, (a.json or {}).get("code") if a.status >= 400 else None)
-                     for a in answers)
-    return ", ".join(f"{status}{f' {code}' if code else ''} x{n}"
-                     for (status, code), n in sorted(counts.items(), key=str))
-
-
-def assert_no_server_errors(answers: Sequence[HTTPResponse], allowed: set[int]) -> None:
-    statuses = {a.status for a in answers}
-    assert statuses <= allowed, summary(answers)
-    for answer in answers:
-        if answer.status >= 400:
-            assert answer.content_type.startswith("application/problem+json"), answer.body
 
 
 # -- refresh races -------------------------------------------------------------------------
