@@ -155,6 +155,16 @@ def test_production_login_sets_a_host_prefixed_secure_refresh_cookie(app: Flask,
     assert "secure" in cookies["csrf_refresh_token"]
 
 
+def test_production_sends_hsts_of_at_least_a_year_on_every_response(app: Flask,
+                                                                     database_url: str) -> None:
+    prod = production(database_url, SECRET_KEY=strong_secret(), JWT_SECRET_KEY=strong_secret())
+    client = prod.test_client()
+    for path in ("/", "/login", "/api/health", "/api/me", "/static/style.css", "/nope"):
+        hsts = client.get(path).headers.get("Strict-Transport-Security", "")
+        max_age = int(hsts.split("max-age=")[1].split(";")[0]) if "max-age=" in hsts else 0
+        assert max_age >= 31_536_000, (path, hsts)
+
+
 # -- development secret --------------------------------------------------------------------
 
 
