@@ -149,21 +149,25 @@ def retry_after_seconds() -> int:
     return max(1, int(current.reset_at - time.time())) if current else 60
 
 
+# Flask-JWT-Extended and PyJWT exceptions -> our code and a safe detail; first match wins.
+TOKEN_ERRORS: list[tuple[type[Exception], str, str]] = [
+    (jwt_errors.CSRFError, "csrf_failed",
+     "The X-CSRF-TOKEN header is missing or does not match the cookie."),
+    (jwt_errors.NoAuthorizationError, "token_missing", "No token was sent."),
+    (pyjwt.ExpiredSignatureError, "token_expired", "The token has expired."),
+    (jwt_errors.RevokedTokenError, "token_revoked", "The token has been revoked."),
+    (jwt_errors.FreshTokenRequired, "fresh_token_required", "This action needs a fresh sign-in."),
+    (jwt_errors.WrongTokenError, "token_invalid", "Wrong token type for this endpoint."),
+]
+TOKEN_INVALID = ("token_invalid",
+                 "The token is malformed or its signature or claims are invalid.")
+
+
 def _token_error_code(exc: Exception) -> tuple[str, str]:
-    """Map Flask-JWT-Extended and PyJWT exceptions to our codes, with a safe detail."""
-    if isinstance(exc, jwt_errors.CSRFError):
-        return "csrf_failed", "The X-CSRF-TOKEN header is missing or does not match the cookie."
-    if isinstance(exc, jwt_errors.NoAuthorizationError):
-        return "token_missing", "No token was sent."
-    if isinstance(exc, pyjwt.ExpiredSignatureError):
-        return "token_expired", "The token has expired."
-    if isinstance(exc, jwt_errors.RevokedTokenError):
-        return "token_revoked", "The token has been revoked."
-    if isinstance(exc, jwt_errors.FreshTokenRequired):
-        return "fresh_token_required", "This action needs a fresh sign-in."
-    if isinstance(exc, jwt_errors.WrongTokenError):
-        return "token_invalid", "Wrong token type for this endpoint."
-    return "token_invalid", "The token is malformed or its signature or claims are invalid."
+    for exc_class, code, detail in TOKEN_ERRORS:
+        if isinstance(exc, exc_class):
+            return code, detail
+    return TOKEN_INVALID
 
 
 TOKEN_EXCEPTIONS = (

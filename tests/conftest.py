@@ -73,6 +73,11 @@ def app(database_url: str) -> Iterator[Flask]:
     """An app on a migrated database; every row is deleted afterwards."""
     app = create_app(make_config(database_url))
     yield app
+    delete_all_rows(app)
+
+
+def delete_all_rows(app: Flask) -> None:
+    """Leave the shared test database empty for the next test."""
     with app.app_context():
         for model in (AuthEvent, RevokedToken, Session, User):
             db.session.execute(delete(model))

@@ -10,15 +10,15 @@ Every test runs on SQLite and PostgreSQL.
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, AuthActions, make_config
+from conftest import PASSWORD, AuthActions, delete_all_rows, make_config
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from test_pages import csrf_token, page_login, page_register
 
 from authapp import create_app
 from authapp.extensions import db
-from authapp.models import AuthEvent, RevokedToken, Session, User
+from authapp.models import AuthEvent, Session
 
 OWN_ORIGIN = "http://localhost"
 EVIL = "https://evil.example"
@@ -70,11 +70,7 @@ def cors_app(database_url: str) -> Iterator[Flask]:
     """An app that lets the frontend at ``FRONTEND`` use the API with cookies."""
     app = create_app(make_config(database_url, CORS_ORIGINS=[FRONTEND]))
     yield app
-    with app.app_context():
-        for model in (AuthEvent, RevokedToken, Session, User):
-            db.session.execute(delete(model))
-        db.session.commit()
-        db.engine.dispose()
+    delete_all_rows(app)
 
 
 # --- cookie-mode refresh ----------------------------------------------------------------------
