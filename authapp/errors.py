@@ -18,6 +18,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .security_headers import is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class ValidationFailed(AuthError):
 
 def wants_problem_json() -> bool:
     """API paths answer problem+json; everything else answers HTML."""
-    return request.path == "/api" or request.path.startswith("/api/")
+    return is_api_request()
 
 
 def problem(code: str, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,

@@ -1,18 +1,19 @@
-"""The per-request revocation check: one indexed statement on a pooled DBAPI connection.
+"""The per-request revocation check: one indexed statement, one round trip.
 
 Every access-token request pays for this, so it skips what it can: the
-statement is compiled once per engine, runs straight on the driver (no ORM
-session, no per-call Core compilation or result machinery) and brings the
-user's row along so views need no second query.
+statement is compiled once per engine and runs straight on the driver (no ORM
+session, no pool checkout, no per-call Core compilation or result machinery),
+and it brings the user's row along so views need no second query.
 """
 
-from collections.abc import Callable
+import contextlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, event, exists, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -45,62 +46,99 @@ class Principal:
     session_id: str
 
 
-@dataclass(frozen=True)
-class _CompiledCheck:
-    sql: str
-    make_params: Callable[[str, str], Any]
-    created_at: Callable[[Any], datetime]
+class _RevocationReader:
+    """Runs the compiled check on one long-lived DBAPI connection per thread.
 
+    The connections are detached from the pool (no checkout, no pre-ping, no
+    reset on return) and in autocommit, so the check is one round trip. A
+    broken connection is dropped and the check retried once on a new one;
+    disposing the engine closes them all.
+    """
 
-def _compile(engine: Engine) -> _CompiledCheck:
-    dialect = engine.dialect
-    compiled = REVOCATION_CHECK.compile(dialect=dialect)
-    if dialect.positional:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dbapi_error = engine.dialect.loaded_dbapi.Error
+        compiled = REVOCATION_CHECK.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
         order = compiled.positiontup or []
+        self.positional = engine.dialect.positional
+        self.order = tuple(order)
+        column_type = User.__table__.c.created_at.type
+        dialect_type = column_type.dialect_impl(engine.dialect)
+        self.created_at = (dialect_type.result_processor(engine.dialect, None)
+                           or (lambda value: value))
+        self.local = threading.local()
+        self.opened: list[Any] = []
+        self.lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close_all())
 
-        def make_params(jti: str, sid: str) -> Any:
-            values = {"jti": jti, "sid": sid}
-            return tuple(values[name] for name in order)
-    else:
-        def make_params(jti: str, sid: str) -> Any:
+    def params(self, jti: str, sid: str) -> Any:
+        if not self.positional:
             return {"jti": jti, "sid": sid}
-    column_type = User.__table__.c.created_at.type
-    processor = column_type.dialect_impl(dialect).result_processor(dialect, None)
-    return _CompiledCheck(str(compiled), make_params, processor or (lambda value: value))
+        values = {"jti": jti, "sid": sid}
+        return tuple(values[name] for name in self.order)
+
+    def fetch(self, jti: str, sid: str) -> Any:
+        """The check's row (or None), retrying once on a fresh connection."""
+        for attempt in (1, 2):
+            try:
+                cursor = self._connection().cursor()
+                try:
+                    cursor.execute(self.sql, self.params(jti, sid))
+                    return cursor.fetchone()
+                finally:
+                    cursor.close()
+            except (self.dbapi_error, DBAPIError) as exc:
+                self._drop()
+                if attempt == 2:
+                    raise ServiceUnavailable("The database is unavailable; try again shortly.",
+                                             headers={"Retry-After": "5"}) from exc
+        return None  # unreachable: the loop returns or raises
+
+    def _connection(self) -> Any:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.engine.raw_connection()
+            if self.engine.dialect.name == "postgresql":
+                connection.driver_connection.autocommit = True
+            connection.detach()  # ours for the thread's lifetime, not the pool's
+            with self.lock:
+                self.opened.append(connection)
+            self.local.connection = connection
+        return connection
+
+    def _drop(self) -> None:
+        connection = getattr(self.local, "connection", None)
+        self.local.connection = None
+        if connection is not None:
+            with self.lock, contextlib.suppress(ValueError):
+                self.opened.remove(connection)
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+
+    def close_all(self) -> None:
+        with self.lock:
+            opened, self.opened = self.opened, []
+        for connection in opened:
+            with contextlib.suppress(Exception):
+                connection.invalidate()
+        self.local = threading.local()
 
 
-def _compiled_check() -> _CompiledCheck:
-    check = current_app.extensions.get(CACHE_KEY)
-    if check is None:
-        check = current_app.extensions[CACHE_KEY] = _compile(db.engine)
-    return check
+def _reader() -> _RevocationReader:
+    reader = current_app.extensions.get(CACHE_KEY)
+    if reader is None or reader.engine is not db.engine:
+        reader = current_app.extensions[CACHE_KEY] = _RevocationReader(db.engine)
+    return reader
 
 
 def find_principal(jti: str, session_id: str, subject: str) -> Principal | None:
     """The principal if neither the token's jti nor its session is revoked, else None."""
-    check = _compiled_check()
-    engine = db.engine
-    connection = None
-    try:
-        connection = engine.raw_connection()
-        cursor = connection.cursor()
-        try:
-            cursor.execute(check.sql, check.make_params(jti, session_id))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except (engine.dialect.loaded_dbapi.Error, DBAPIError) as exc:
-        if connection is not None and isinstance(exc, engine.dialect.loaded_dbapi.Error) \
-                and engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
-            connection.invalidate(exc)
-        raise ServiceUnavailable("The database is unavailable; try again shortly.",
-                                 headers={"Retry-After": "5"}) from exc
-    finally:
-        if connection is not None:
-            connection.close()
+    reader = _reader()
+    row = reader.fetch(jti, session_id)
     if row is None:
         return None
     session_revoked, token_revoked, user_id, username, created_at = row
     if session_revoked or token_revoked or str(user_id) != subject:
         return None
-    return Principal(user_id, username, check.created_at(created_at), session_id)
+    return Principal(user_id, username, reader.created_at(created_at), session_id)

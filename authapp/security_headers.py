@@ -1,6 +1,7 @@
 """Security headers on every response, pages and API alike."""
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -15,19 +16,45 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 HSTS = "max-age=31536000; includeSubDomains"
 
+# No inline script or style, no framing, no sniffing, no cross-site referrers.
+EVERY_RESPONSE = [
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+]
+# API answers carry tokens or personal data: no cache may keep them.
+API_RESPONSES = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
-def add_security_headers(response: Response) -> Response:
-    """No inline script or style, no framing, no sniffing, no cross-site referrers."""
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config["ENV_NAME"] == "production":
-        headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
+
+def is_api_request() -> bool:
+    """True for requests to the JSON API under /api."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+class PageSessionInterface(SecureCookieSessionInterface):
+    """The Flask session (flash messages, page CSRF) belongs to the pages.
+
+    API requests never read or write it, so they skip verifying its cookie.
+    """
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if request.path.startswith("/api/"):
+            return None  # Flask substitutes a null session
+        return super().open_session(app, request)
 
 
 def register_security_headers(app: Flask) -> None:
+    """Add the headers in one ``after_request``; headers are appended, views set none of them."""
+    headers = list(EVERY_RESPONSE)
+    if app.config["ENV_NAME"] == "production":
+        headers.append(("Strict-Transport-Security", HSTS))
+    api_headers = headers + API_RESPONSES
+
+    def add_security_headers(response: Response) -> Response:
+        response.headers.extend(api_headers if is_api_request() else headers)
+        return response
+
     app.after_request(add_security_headers)
+    app.session_interface = PageSessionInterface()
