@@ -1,14 +1,15 @@
 """The audit trail: security events to the ``auth_events`` table and to the log.
 
-``record`` only adds the row to the current transaction, so an event is
-committed together with the change it describes.
+``record`` inserts the row in the current transaction (a plain Core insert,
+no unit-of-work flush), so an event is committed together with the change it
+describes.
 """
 
 import json
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from .client_info import Client
 from .clock import iso, utcnow
@@ -25,22 +26,21 @@ EVENT_TYPES = frozenset({
 
 
 def record(event_type: str, *, client: Client | None = None, user_id: int | None = None,
-           session_id: str | None = None, **details: Any) -> AuthEvent:
-    """Add an event to the current transaction and write it to the log as one JSON line."""
+           session_id: str | None = None, **details: Any) -> None:
+    """Insert an event in the current transaction and log it as one JSON line."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown audit event {event_type!r}")
-    event = AuthEvent(
-        created_at=utcnow(), event_type=event_type, user_id=user_id, session_id=session_id,
-        ip=(client.ip if client else "")[:IP_MAX],
-        user_agent=(client.user_agent if client else "")[:USER_AGENT_MAX],
-        details=details,
-    )
-    db.session.add(event)
+    row = {
+        "created_at": utcnow(), "event_type": event_type, "user_id": user_id,
+        "session_id": session_id, "ip": (client.ip if client else "")[:IP_MAX],
+        "user_agent": (client.user_agent if client else "")[:USER_AGENT_MAX],
+        "details": details,
+    }
+    db.session.execute(insert(AuthEvent.__table__), row)
     log.info(json.dumps({
-        "event": event_type, "at": iso(event.created_at), "user_id": user_id,
-        "session_id": session_id, "ip": event.ip, "user_agent": event.user_agent, **details,
+        "event": event_type, "at": iso(row["created_at"]), "user_id": user_id,
+        "session_id": session_id, "ip": row["ip"], "user_agent": row["user_agent"], **details,
     }, ensure_ascii=False, default=str))
-    return event
 
 
 def recent_events(user_id: int, limit: int = 20,

@@ -71,17 +71,17 @@ def rotate(session_id: str, presented_jti: str, subject: str, client: Client) ->
     """
     now = utcnow()
     successor = new_jti()
+    sessions = Session.__table__  # Core: no ORM bulk-update bookkeeping on this hot path
     won = db.session.execute(
-        update(Session)
+        update(sessions)
         .where(
-            Session.id == session_id,
-            Session.refresh_jti == presented_jti,
-            Session.revoked_at.is_(None),
-            Session.expires_at > now,
+            sessions.c.id == session_id,
+            sessions.c.refresh_jti == presented_jti,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
         )
         .values(refresh_jti=successor, previous_jti=presented_jti, rotated_at=now, last_used_at=now)
-        .returning(Session.user_id, Session.expires_at)
-        .execution_options(synchronize_session=False)
+        .returning(sessions.c.user_id, sessions.c.expires_at)
     ).first()
     if won is None:
         db.session.rollback()
