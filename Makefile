@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run serve test lint migrate clean
+.PHONY: run serve test lint migrate clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ serve: migrate
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# On-demand benchmark, never part of `make test` (~12 min on 2 cores). Installs wrk if missing;
+# PostgreSQL rows need a server on 127.0.0.1:5432 (skipped if unreachable).
+# Options: make bench BENCH_ARGS="--quick --databases sqlite"
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

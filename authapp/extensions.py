@@ -16,7 +16,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# Sessions are request-scoped, so committed objects need not be reloaded from the database.
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION),
+                session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True)
 jwt = JWTManager()
 bcrypt = Bcrypt()
