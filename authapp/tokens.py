@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt as pyjwt
-from flask import Response, current_app, g
+from flask import Response, current_app
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -71,11 +71,6 @@ def token_expiry(claims: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(claims["exp"], UTC)
 
 
-def current_principal() -> Principal:
-    """The signed-in account of this request (after ``jwt_required``)."""
-    return g.authapp_principal
-
-
 @jwt.decode_key_loader
 def _decode_key(jwt_header: dict, _payload: dict) -> str:
     """The configured key, always; a token never picks its key or extensions."""
@@ -90,15 +85,3 @@ def load_principal(payload: dict[str, Any]) -> Principal | None:
     if not isinstance(jti, str) or not isinstance(sid, str) or not isinstance(sub, str):
         raise pyjwt.MissingRequiredClaimError("sid")
     return find_principal(jti, sid, sub)
-
-
-@jwt.token_in_blocklist_loader
-def _is_revoked(_jwt_header: dict, payload: dict) -> bool:
-    """Access tokens only; refresh tokens are judged by the rotation rules."""
-    if payload.get("type") == "refresh":
-        return False
-    principal = load_principal(payload)
-    if principal is None:
-        return True
-    g.authapp_principal = principal
-    return False

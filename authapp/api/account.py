@@ -1,12 +1,11 @@
 """The signed-in user's profile, sessions and security events."""
 
 from flask import Response, jsonify
-from flask_jwt_extended import jwt_required
 
 from .. import audit, sessions
 from ..client_info import current_client
 from ..errors import NotFound
-from ..tokens import current_principal
+from ..verify import access_token_required, current_principal
 from . import bp
 from .serializers import event_json, session_json, user_json
 
@@ -14,13 +13,13 @@ EVENTS_PAGE = 50
 
 
 @bp.get("/me")
-@jwt_required()
+@access_token_required
 def me() -> Response:
     return jsonify(user_json(current_principal()))
 
 
 @bp.get("/sessions")
-@jwt_required()
+@access_token_required
 def list_sessions() -> Response:
     principal = current_principal()
     live = sessions.live_sessions(principal.id)
@@ -28,7 +27,7 @@ def list_sessions() -> Response:
 
 
 @bp.delete("/sessions/<session_id>")
-@jwt_required()
+@access_token_required
 def revoke_session(session_id: str) -> Response:
     if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id,
                                    client=current_client()):
@@ -37,7 +36,7 @@ def revoke_session(session_id: str) -> Response:
 
 
 @bp.get("/events")
-@jwt_required()
+@access_token_required
 def list_events() -> Response:
     events = audit.recent_events(current_principal().id, limit=EVENTS_PAGE)
     return jsonify(events=[event_json(e) for e in events])

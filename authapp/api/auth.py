@@ -11,7 +11,8 @@ from flask_jwt_extended import (
 from .. import accounts, sessions
 from ..client_info import current_client
 from ..errors import TokenInvalid
-from ..tokens import current_principal, issue_tokens, token_expiry
+from ..tokens import issue_tokens, token_expiry
+from ..verify import access_token_required, current_claims, current_principal
 from . import bp
 from .request import bool_field, json_body, string_fields
 from .serializers import user_json
@@ -57,9 +58,9 @@ def refresh() -> Response:
 
 
 @bp.post("/auth/logout")
-@jwt_required()
+@access_token_required
 def logout() -> Response:
-    claims = get_jwt()
+    claims = current_claims()
     principal = current_principal()
     sessions.revoke_session(principal.session_id, "logout", client=current_client(),
                             event="logout")
@@ -70,7 +71,7 @@ def logout() -> Response:
 
 
 @bp.post("/auth/logout-all")
-@jwt_required()
+@access_token_required
 def logout_all() -> Response:
     sessions.sign_out_everywhere(current_principal().id, current_client())
     response = Response(status=204)
@@ -79,7 +80,7 @@ def logout_all() -> Response:
 
 
 @bp.post("/auth/password")
-@jwt_required()
+@access_token_required
 def change_password() -> Response:
     current, new = string_fields(json_body(), "current_password", "new_password")
     principal = current_principal()
