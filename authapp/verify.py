@@ -1,4 +1,4 @@
-"""Access-token verification in one decode, for every access-token request.
+"""Token verification in one decode, for every authenticated API request.
 
 Flask-JWT-Extended's ``@jwt_required()`` decodes the header three times and
 the payload twice per request; this does the same checks with a single
@@ -48,35 +48,48 @@ def _token_from_header() -> str | None:
     return parts[1]
 
 
-def _token_and_csrf() -> tuple[str, str | None]:
-    """The raw token and, for a cookie on a state-changing method, the CSRF header."""
+COOKIE_SETTINGS = {  # token type -> (cookie name key, CSRF header name key)
+    "access": ("JWT_ACCESS_COOKIE_NAME", "JWT_ACCESS_CSRF_HEADER_NAME"),
+    "refresh": ("JWT_REFRESH_COOKIE_NAME", "JWT_REFRESH_CSRF_HEADER_NAME"),
+}
+
+
+def _token_and_csrf(token_type: str) -> tuple[str, str | None, str]:
+    """The raw token, the CSRF header when a cookie rides a state-changing method, and
+    where the token came from (``headers`` or ``cookies``)."""
     token = _token_from_header()
     if token is not None:
-        return token, None
+        return token, None, "headers"
     config = current_app.config
-    token = request.cookies.get(config["JWT_ACCESS_COOKIE_NAME"])
+    cookie_key, csrf_key = COOKIE_SETTINGS[token_type]
+    token = request.cookies.get(config[cookie_key])
     if not token:
         raise NoAuthorizationError("Missing token")
     if config["JWT_COOKIE_CSRF_PROTECT"] and request.method in config["JWT_CSRF_METHODS"]:
-        csrf = request.headers.get(config["JWT_ACCESS_CSRF_HEADER_NAME"])
+        csrf = request.headers.get(config[csrf_key])
         if not csrf:
             raise CSRFError("Missing CSRF token")
-        return token, csrf
-    return token, None
+        return token, csrf, "cookies"
+    return token, None, "cookies"
 
 
-def decode_access_token(token: str, csrf: str | None = None) -> dict[str, Any]:
-    """Verified claims of an access token (signature, times, iss, aud, header, type, CSRF)."""
+def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
+                    allow_expired: bool = False) -> dict[str, Any]:
+    """Verified claims of a ``token_type`` token (signature, times, iss, aud, header, CSRF).
+
+    ``allow_expired`` only serves sign-out, which must find the session of a stale cookie.
+    """
     config = current_app.config
     decoded = pyjwt.api_jwt.decode_complete(
         token, config["JWT_SECRET_KEY"], algorithms=config["JWT_DECODE_ALGORITHMS"],
         audience=config["JWT_DECODE_AUDIENCE"], issuer=config["JWT_DECODE_ISSUER"],
-        leeway=config["JWT_DECODE_LEEWAY"], options={"require": REQUIRED_CLAIMS})
+        leeway=config["JWT_DECODE_LEEWAY"],
+        options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired})
     if FORBIDDEN_HEADER_PARAMS & decoded["header"].keys():
         raise pyjwt.InvalidTokenError("unsupported JOSE header parameter")
     claims = decoded["payload"]
-    if claims.get("type", "access") != "access":
-        raise WrongTokenError("Only non-refresh tokens are allowed")
+    if claims.get("type", "access") != token_type:
+        raise WrongTokenError(f"Only {token_type} tokens are allowed")
     if csrf is not None:
         if not isinstance(claims.get("csrf"), str):
             raise JWTDecodeError("Missing claim: csrf")
@@ -90,8 +103,8 @@ def access_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        token, csrf = _token_and_csrf()
-        claims = decode_access_token(token, csrf)
+        token, csrf, _ = _token_and_csrf("access")
+        claims = decode_verified(token, "access", csrf)
         principal = load_principal(claims)
         if principal is None:
             raise RevokedTokenError({}, claims)
@@ -100,6 +113,24 @@ def access_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def refresh_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Allow the view only with a validly signed refresh token; rotation judges the rest."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        token, csrf, location = _token_and_csrf("refresh")
+        g.authapp_claims = decode_verified(token, "refresh", csrf)
+        g.authapp_token_location = location
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def token_location() -> str:
+    """Where this request's token came from: ``headers`` or ``cookies``."""
+    return g.authapp_token_location
 
 
 def current_claims() -> dict[str, Any]:

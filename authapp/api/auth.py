@@ -2,9 +2,6 @@
 
 from flask import Response, jsonify
 from flask_jwt_extended import (
-    get_jwt,
-    get_jwt_request_location,
-    jwt_required,
     unset_jwt_cookies,
 )
 
@@ -12,7 +9,13 @@ from .. import accounts, sessions
 from ..client_info import current_client
 from ..errors import TokenInvalid
 from ..tokens import issue_tokens, token_expiry
-from ..verify import access_token_required, current_claims, current_principal
+from ..verify import (
+    access_token_required,
+    current_claims,
+    current_principal,
+    refresh_token_required,
+    token_location,
+)
 from . import bp
 from .request import bool_field, json_body, string_fields
 from .serializers import user_json
@@ -41,16 +44,16 @@ def login() -> Response:
 
 
 @bp.post("/auth/refresh")
-@jwt_required(refresh=True)
+@refresh_token_required
 def refresh() -> Response:
-    claims = get_jwt()
+    claims = current_claims()
     if not isinstance(claims.get("sid"), str) or not isinstance(claims.get("jti"), str):
         raise TokenInvalid("The refresh token lacks its session.")
     rotation = sessions.rotate(claims["sid"], claims["jti"], str(claims["sub"]),
                                current_client())
     tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
                           refresh_jti=rotation.refresh_jti, fresh=False)
-    bearer_mode = get_jwt_request_location() == "headers"
+    bearer_mode = token_location() == "headers"
     response = jsonify(tokens.body(include_refresh=bearer_mode))
     if not bearer_mode:
         tokens.set_cookies(response)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import Response, after_this_request, current_app, g, redirect, request, url_for
-from flask_jwt_extended import decode_token, unset_jwt_cookies
+from flask_jwt_extended import unset_jwt_cookies
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
@@ -21,6 +21,7 @@ from ..errors import AuthError
 from ..models import User
 from ..revocation import Principal
 from ..tokens import issue_tokens, load_principal, token_expiry
+from ..verify import decode_verified
 
 TOKEN_ERRORS = (PyJWTError, JWTExtendedException)
 
@@ -32,10 +33,10 @@ def _cookie_claims(cookie_key: str, token_type: str, *, allow_expired: bool = Fa
     if not token:
         return None
     try:
-        claims = decode_token(token, allow_expired=allow_expired)
+        claims = decode_verified(token, token_type, allow_expired=allow_expired)
     except TOKEN_ERRORS:
         return None
-    return (token, claims) if claims.get("type") == token_type else None
+    return token, claims
 
 
 def page_principal() -> Principal | None:
