@@ -1,6 +1,6 @@
 """Accounts: register, authenticate, change password, disable. Request-free services."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, sessions
@@ -12,6 +12,8 @@ from .models import User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
 from .usernames import MAX_LENGTH, normalize, username_key, username_problems
 
+USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))  # built once
+
 
 def get_user(user_id: int) -> User:
     """The user with this id (the caller has just authenticated it)."""
@@ -22,7 +24,7 @@ def find_by_username(username: str) -> User | None:
     """Look a user up by name, without regard to case or Unicode form."""
     if username_problems(normalize(username)):
         return None  # no account can have such a name (and NUL would upset PostgreSQL)
-    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
+    return db.session.scalar(USER_BY_KEY, {"key": username_key(username)})
 
 
 def register(username: str, password: str, client: Client) -> User:

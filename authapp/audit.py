@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset({
     "logout_all", "session_revoked", "password_changed", "rate_limited", "user_disabled",
     "user_enabled",
 })
+INSERT_EVENT = insert(AuthEvent.__table__)  # built once: recorded on every sign-in and refresh
 
 
 def record(event_type: str, *, client: Client | None = None, user_id: int | None = None,
@@ -36,7 +37,7 @@ def record(event_type: str, *, client: Client | None = None, user_id: int | None
         "user_agent": (client.user_agent if client else "")[:USER_AGENT_MAX],
         "details": details,
     }
-    db.session.execute(insert(AuthEvent.__table__), row)
+    db.session.execute(INSERT_EVENT, row)
     log.info(json.dumps({
         "event": event_type, "at": iso(row["created_at"]), "user_id": user_id,
         "session_id": session_id, "ip": row["ip"], "user_agent": row["user_agent"], **details,

@@ -4,12 +4,13 @@ Every function here is request-free so the pages and the API share it; the
 caller passes the client it is acting for.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
@@ -18,6 +19,16 @@ from .clock import utcnow
 from .errors import TokenInvalid, TokenReused, TokenRevoked
 from .extensions import db
 from .models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    """A session just opened by a sign-in: what its first tokens need."""
+
+    id: str
+    user_id: int
+    expires_at: datetime
+    refresh_jti: str
 
 
 @dataclass(frozen=True)
@@ -35,26 +46,44 @@ class Rotation:
     refresh_jti: str | None
 
 
+USER_ID = re.compile(r"[1-9][0-9]{0,17}")  # a token's ``sub``: a user id, as a string
+
+# Sign-in and refresh run these on every call: built once, so each call skips statement
+# construction and cache-key generation, and no ORM unit of work is involved.
+_sessions = Session.__table__
+INSERT_SESSION = insert(_sessions)
+ROTATE = (
+    update(_sessions)
+    .where(
+        _sessions.c.id == bindparam("session_id"),
+        _sessions.c.user_id == bindparam("subject_id"),
+        _sessions.c.refresh_jti == bindparam("presented_jti"),
+        _sessions.c.revoked_at.is_(None),
+        _sessions.c.expires_at > bindparam("now"),
+    )
+    .values(refresh_jti=bindparam("successor_jti"), previous_jti=bindparam("presented_jti"),
+            rotated_at=bindparam("now"), last_used_at=bindparam("now"))
+    .returning(_sessions.c.expires_at)
+)
+
+
 def new_jti() -> str:
     """A fresh token id."""
     return str(uuid.uuid4())
 
 
-def start_session(user_id: int, client: Client) -> Session:
+def start_session(user_id: int, client: Client) -> StartedSession:
     """Open a session for a fresh sign-in and commit it with its audit event."""
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
-    session = Session(
-        id=uuid.uuid4().hex,
-        user_id=user_id,
-        created_at=now,
-        last_used_at=now,
-        expires_at=now + lifetime,
-        user_agent=client.user_agent[:USER_AGENT_MAX],
-        ip=client.ip[:IP_MAX],
-        refresh_jti=new_jti(),
-    )
-    db.session.add(session)
+    session = StartedSession(id=uuid.uuid4().hex, user_id=user_id, expires_at=now + lifetime,
+                             refresh_jti=new_jti())
+    db.session.execute(INSERT_SESSION, {
+        "id": session.id, "user_id": user_id, "created_at": now, "last_used_at": now,
+        "expires_at": session.expires_at, "user_agent": client.user_agent[:USER_AGENT_MAX],
+        "ip": client.ip[:IP_MAX], "refresh_jti": session.refresh_jti,
+        "revoked_at": None, "revoked_reason": None, "previous_jti": None, "rotated_at": None,
+    })
     audit.record("login_succeeded", client=client, user_id=user_id, session_id=session.id)
     db.session.commit()
     return session
@@ -69,29 +98,21 @@ def rotate(session_id: str, presented_jti: str, subject: str, client: Client) ->
     grace or reuse rules below. ``subject`` is the token's ``sub``: a token
     naming another user's session is refused without touching that session.
     """
+    if not USER_ID.fullmatch(subject):
+        raise TokenInvalid("The refresh token does not belong to its session.")
     now = utcnow()
     successor = new_jti()
-    sessions = Session.__table__  # Core: no ORM bulk-update bookkeeping on this hot path
-    won = db.session.execute(
-        update(sessions)
-        .where(
-            sessions.c.id == session_id,
-            sessions.c.refresh_jti == presented_jti,
-            sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > now,
-        )
-        .values(refresh_jti=successor, previous_jti=presented_jti, rotated_at=now, last_used_at=now)
-        .returning(sessions.c.user_id, sessions.c.expires_at)
-    ).first()
+    user_id = int(subject)
+    won = db.session.execute(ROTATE, {
+        "session_id": session_id, "subject_id": user_id, "presented_jti": presented_jti,
+        "successor_jti": successor, "now": now,
+    }).first()
     if won is None:
         db.session.rollback()
         return _after_lost_compare_and_set(session_id, presented_jti, subject, now, client)
-    if str(won.user_id) != subject:
-        db.session.rollback()
-        raise TokenInvalid("The refresh token does not belong to its session.")
-    audit.record("refresh", client=client, user_id=won.user_id, session_id=session_id)
+    audit.record("refresh", client=client, user_id=user_id, session_id=session_id)
     db.session.commit()
-    return Rotation(session_id, won.user_id, won.expires_at, successor)
+    return Rotation(session_id, user_id, won.expires_at, successor)
 
 
 def _after_lost_compare_and_set(session_id: str, presented_jti: str, subject: str,

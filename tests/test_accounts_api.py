@@ -324,6 +324,23 @@ def test_access_token_claims(client):
     assert claims["aud"] in ("authapp", ["authapp"])
 
 
+def test_refresh_token_claims_name_the_same_session_and_carry_a_csrf_value(client):
+    user = register(client).json["user"]
+    body = login(client, refresh_in_body=True).json
+    access = jwt.decode(body["access_token"], options={"verify_signature": False})
+    refresh = jwt.decode(body["refresh_token"], options={"verify_signature": False})
+    assert refresh["type"] == "refresh"
+    assert refresh["sub"] == str(user["id"])
+    assert refresh["sid"] == access["sid"]
+    assert refresh["jti"] != access["jti"]
+    assert refresh["fresh"] is False
+    assert refresh["exp"] - refresh["iat"] == 14 * 24 * 3600
+    assert refresh["iss"] == "authapp" and refresh["aud"] in ("authapp", ["authapp"])
+    # the double-submit values the cookie flow compares against X-CSRF-TOKEN
+    assert isinstance(refresh["csrf"], str) and isinstance(access["csrf"], str)
+    assert refresh["csrf"] != access["csrf"]
+
+
 def test_access_token_is_hs256_signed_with_the_jwt_secret_key(app, client):
     register(client)
     token = login(client).json["access_token"]

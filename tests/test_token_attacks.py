@@ -280,7 +280,8 @@ def test_signed_token_with_a_malformed_sid_is_401_not_500(client, alice, target,
     assert_unauthorized(response, {"token_invalid", "token_revoked"})
 
 
-@pytest.mark.parametrize("sub", [None, 42, "not-a-number", "999999999", ["1"]])
+@pytest.mark.parametrize("sub", [None, 42, "not-a-number", "999999999", ["1"], "0", "01", " 1",
+                                 "\u00b2", "9" * 40])
 def test_signed_token_with_a_malformed_sub_is_401_not_500(client, alice, target, sub):
     forged = forge({**alice.claims(target.kind), "sub": sub})
     response = target.with_token(client, forged)
