@@ -4,7 +4,6 @@ Every function here is request-free so the pages and the API share it; the
 caller passes the client it is acting for.
 """
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,8 +44,6 @@ class Rotation:
     session_expires_at: datetime
     refresh_jti: str | None
 
-
-USER_ID = re.compile(r"[1-9][0-9]{0,17}")  # a token's ``sub``: a user id, as a string
 
 # Sign-in and refresh run these on every call: built once, so each call skips statement
 # construction and cache-key generation, and no ORM unit of work is involved.
@@ -89,37 +86,34 @@ def start_session(user_id: int, client: Client) -> StartedSession:
     return session
 
 
-def rotate(session_id: str, presented_jti: str, subject: str, client: Client) -> Rotation:
+def rotate(session_id: str, presented_jti: str, user_id: int, client: Client) -> Rotation:
     """Retire ``presented_jti`` and name its successor, atomically.
 
     The compare-and-set UPDATE only succeeds while the presented token is
     still the session's current one, so of N concurrent refreshes with one
     token exactly one mints a successor; the others fall through to the
-    grace or reuse rules below. ``subject`` is the token's ``sub``: a token
+    grace or reuse rules below. ``user_id`` is the token's subject: a token
     naming another user's session is refused without touching that session.
     """
-    if not USER_ID.fullmatch(subject):
-        raise TokenInvalid("The refresh token does not belong to its session.")
     now = utcnow()
     successor = new_jti()
-    user_id = int(subject)
     won = db.session.execute(ROTATE, {
         "session_id": session_id, "subject_id": user_id, "presented_jti": presented_jti,
         "successor_jti": successor, "now": now,
     }).first()
     if won is None:
         db.session.rollback()
-        return _after_lost_compare_and_set(session_id, presented_jti, subject, now, client)
+        return _after_lost_compare_and_set(session_id, presented_jti, user_id, now, client)
     audit.record("refresh", client=client, user_id=user_id, session_id=session_id)
     db.session.commit()
     return Rotation(session_id, user_id, won.expires_at, successor)
 
 
-def _after_lost_compare_and_set(session_id: str, presented_jti: str, subject: str,
+def _after_lost_compare_and_set(session_id: str, presented_jti: str, user_id: int,
                                 now: datetime, client: Client) -> Rotation:
     """The presented token is not current: a grace answer, or theft."""
     session = db.session.get(Session, session_id, populate_existing=True)
-    if session is not None and str(session.user_id) != subject:
+    if session is not None and session.user_id != user_id:
         raise TokenInvalid("The refresh token does not belong to its session.")
     if session is None or session.revoked_at is not None or session.expires_at <= now:
         raise TokenRevoked("This session has been signed out.")

@@ -6,8 +6,9 @@ verified decode: where the token may come from (the Authorization header,
 else the access cookie with its double-submit CSRF header on state-changing
 methods), signature with the configured algorithms only, ``exp``/``nbf``/
 ``iat``, ``iss``, ``aud``, no key-choosing header parameters, token type,
-and the revocation check. Errors are the extension's exception classes, so
-errors.py answers them exactly as before.
+identity claims in the form they were minted, and the revocation check.
+Errors are the extension's exception classes, so errors.py answers them
+exactly as before.
 """
 
 import re
@@ -28,9 +29,9 @@ from flask_jwt_extended.exceptions import (
 )
 
 from .revocation import Principal
-from .tokens import FORBIDDEN_HEADER_PARAMS, load_principal
+from .tokens import FORBIDDEN_HEADER_PARAMS, IDENTITY_CLAIM_FORMATS, load_principal
 
-REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti"]
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "sid"]
 _SCHEMES = re.compile(r",\s*")
 
 
@@ -90,6 +91,9 @@ def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
     claims = decoded["payload"]
     if claims.get("type", "access") != token_type:
         raise WrongTokenError(f"Only {token_type} tokens are allowed")
+    for name, pattern in IDENTITY_CLAIM_FORMATS.items():
+        if not isinstance(claims[name], str) or not pattern.fullmatch(claims[name]):
+            raise pyjwt.InvalidTokenError(f"malformed {name} claim")
     if csrf is not None:
         if not isinstance(claims.get("csrf"), str):
             raise JWTDecodeError("Missing claim: csrf")

@@ -273,11 +273,19 @@ def test_signed_token_without_sid_is_401_not_500(client, alice, target):
     assert_unauthorized(target.with_token(client, forged), "token_invalid")
 
 
-@pytest.mark.parametrize("sid", [None, 42, ["x"], {"id": "x"}, "", "nonexistent-session"])
+@pytest.mark.parametrize("sid", [None, 42, ["x"], {"id": "x"}, "", "nonexistent-session",
+                                 "nul\x00inside"])
 def test_signed_token_with_a_malformed_sid_is_401_not_500(client, alice, target, sid):
     forged = forge({**alice.claims(target.kind), "sid": sid})
     response = target.with_token(client, forged)
     assert_unauthorized(response, {"token_invalid", "token_revoked"})
+
+
+def test_a_sid_with_a_nul_suffix_does_not_reach_its_session(client, alice, target):
+    """A C-string driver would read only up to the NUL and find the real session."""
+    claims = alice.claims(target.kind)
+    forged = forge({**claims, "sid": claims["sid"] + "\x00x"})
+    assert_unauthorized(target.with_token(client, forged), {"token_invalid", "token_revoked"})
 
 
 @pytest.mark.parametrize("sub", [None, 42, "not-a-number", "999999999", ["1"], "0", "01", " 1",

@@ -7,7 +7,6 @@ from flask_jwt_extended import (
 
 from .. import accounts, sessions
 from ..client_info import current_client
-from ..errors import TokenInvalid
 from ..tokens import issue_tokens, token_expiry
 from ..verify import (
     access_token_required,
@@ -47,10 +46,7 @@ def login() -> Response:
 @refresh_token_required
 def refresh() -> Response:
     claims = current_claims()
-    if not isinstance(claims.get("sid"), str) or not isinstance(claims.get("jti"), str):
-        raise TokenInvalid("The refresh token lacks its session.")
-    rotation = sessions.rotate(claims["sid"], claims["jti"], str(claims["sub"]),
-                               current_client())
+    rotation = sessions.rotate(claims["sid"], claims["jti"], int(claims["sub"]), current_client())
     tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
                           refresh_jti=rotation.refresh_jti, fresh=False)
     bearer_mode = token_location() == "headers"

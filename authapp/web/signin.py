@@ -55,8 +55,8 @@ def _authenticate_from_cookies() -> Principal | None:
         return None
     claims = refresh[1]
     try:
-        rotation = sessions.rotate(str(claims.get("sid")), str(claims.get("jti")),
-                                   str(claims.get("sub")), current_client())
+        rotation = sessions.rotate(claims["sid"], claims["jti"], int(claims["sub"]),
+                                   current_client())
     except AuthError:  # revoked, or reused: a theft signal that just revoked the session
         after_this_request(_clear_cookies)
         return None
