@@ -13,6 +13,7 @@ from .extensions import db
 
 USER_AGENT_MAX = 512
 IP_MAX = 45  # the longest textual IPv6 address
+MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit integer on every backend
 
 
 def new_id() -> str:

@@ -12,18 +12,27 @@ from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 
 from .clock import utcnow
 from .extensions import jwt
+from .models import MAX_USER_ID
 from .revocation import Principal, find_principal
 
 # Header parameters that would let a token choose its own key: never honoured.
 FORBIDDEN_HEADER_PARAMS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 
 # The identifying claims exactly as minted here. A signed token whose claims differ is
-# refused before any of them reaches the database (no NUL, no 40-digit user id).
+# refused before any of them reaches the database (no NUL, no user id past the column).
 IDENTITY_CLAIM_FORMATS = {
     "jti": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
     "sid": re.compile(r"[0-9a-f]{32}"),
-    "sub": re.compile(r"[1-9][0-9]{0,17}"),
+    "sub": re.compile(r"[1-9][0-9]{0,9}"),
 }
+
+
+def identity_claims_problem(claims: dict[str, Any]) -> str | None:
+    """Which identifying claim of a verified token is not in its minted form, if any."""
+    for name, pattern in IDENTITY_CLAIM_FORMATS.items():
+        if not isinstance(claims[name], str) or not pattern.fullmatch(claims[name]):
+            return name
+    return "sub" if int(claims["sub"]) > MAX_USER_ID else None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from flask_jwt_extended.exceptions import (
 )
 
 from .revocation import Principal
-from .tokens import FORBIDDEN_HEADER_PARAMS, IDENTITY_CLAIM_FORMATS, load_principal
+from .tokens import FORBIDDEN_HEADER_PARAMS, identity_claims_problem, load_principal
 
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "sid"]
 _SCHEMES = re.compile(r",\s*")
@@ -91,9 +91,8 @@ def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
     claims = decoded["payload"]
     if claims.get("type", "access") != token_type:
         raise WrongTokenError(f"Only {token_type} tokens are allowed")
-    for name, pattern in IDENTITY_CLAIM_FORMATS.items():
-        if not isinstance(claims[name], str) or not pattern.fullmatch(claims[name]):
-            raise pyjwt.InvalidTokenError(f"malformed {name} claim")
+    if malformed := identity_claims_problem(claims):
+        raise pyjwt.InvalidTokenError(f"malformed {malformed} claim")
     if csrf is not None:
         if not isinstance(claims.get("csrf"), str):
             raise JWTDecodeError("Missing claim: csrf")
