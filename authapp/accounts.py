@@ -1,9 +1,12 @@
 """Accounts: register, authenticate, change password, disable. Request-free services."""
 
-from sqlalchemy import bindparam, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, sessions
+from . import audit, direct, sessions
 from .client_info import Client
 from .clock import utcnow
 from .errors import InvalidCredentials, UsernameTaken, ValidationFailed
@@ -12,7 +15,18 @@ from .models import User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
 from .usernames import MAX_LENGTH, normalize, username_key, username_problems
 
-USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))  # built once
+USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
+SIGN_IN_BY_KEY = select(User.id, User.username, User.created_at, User.password_hash,
+                        User.disabled_at).where(User.username_key == bindparam("key"))
+
+
+@dataclass(frozen=True)
+class Account:
+    """The account a sign-in proved: what its response and its session need."""
+
+    id: int
+    username: str
+    created_at: datetime
 
 
 def get_user(user_id: int) -> User:
@@ -20,11 +34,17 @@ def get_user(user_id: int) -> User:
     return db.session.get_one(User, user_id)
 
 
+def _lookup_key(username: str) -> str | None:
+    """The uniqueness key to look ``username`` up by, or None if no account can have it."""
+    if username_problems(normalize(username)):
+        return None  # (and NUL would upset PostgreSQL)
+    return username_key(username)
+
+
 def find_by_username(username: str) -> User | None:
     """Look a user up by name, without regard to case or Unicode form."""
-    if username_problems(normalize(username)):
-        return None  # no account can have such a name (and NUL would upset PostgreSQL)
-    return db.session.scalar(USER_BY_KEY, {"key": username_key(username)})
+    key = _lookup_key(username)
+    return None if key is None else db.session.scalar(USER_BY_KEY, {"key": key})
 
 
 def register(username: str, password: str, client: Client) -> User:
@@ -52,25 +72,29 @@ def register(username: str, password: str, client: Client) -> User:
     return user
 
 
-def authenticate(username: str, password: str, client: Client) -> User:
-    """The user these credentials belong to, or InvalidCredentials.
+def authenticate(username: str, password: str, client: Client) -> Account:
+    """The account these credentials belong to, or InvalidCredentials.
 
     Unknown users, wrong passwords and disabled accounts fail identically and
     in the same time. A hash made at a lower cost than configured is upgraded.
+    The lookup runs on the direct reader, so no transaction is open during bcrypt.
     """
-    user = find_by_username(username)
-    valid = verify_password(password, user.password_hash if user else None)
-    if user is None or not valid or user.disabled_at is not None:
-        reason = ("unknown_user" if user is None else "wrong_password" if not valid
+    key = _lookup_key(username)
+    row = None if key is None else direct.fetch_one(SIGN_IN_BY_KEY, key=key)
+    user_id, display, created_at, password_hash, disabled_at = row or (None,) * 5
+    valid = verify_password(password, password_hash)
+    if row is None or not valid or disabled_at is not None:
+        reason = ("unknown_user" if row is None else "wrong_password" if not valid
                   else "disabled")
-        audit.record("login_failed", client=client, user_id=user.id if user else None,
+        audit.record("login_failed", client=client, user_id=user_id,
                      username=normalize(username)[:MAX_LENGTH * 2], reason=reason)
         db.session.commit()
         raise InvalidCredentials("The username or password is not correct.")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if needs_rehash(password_hash):
+        db.session.execute(update(User).where(User.id == user_id)
+                           .values(password_hash=hash_password(password)))
         db.session.commit()
-    return user
+    return Account(user_id, display, created_at)
 
 
 def change_password(user: User, current_password: str, new_password: str,

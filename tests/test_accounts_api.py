@@ -3,11 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import psycopg
 import pytest
 from conftest import PASSWORD, make_config
 from sqlalchemy import select
 
-from authapp import create_app
+from authapp import accounts, create_app
 from authapp.extensions import db
 from authapp.models import User
 
@@ -356,6 +357,30 @@ def test_each_login_is_a_new_session_with_its_own_token_ids(client):
     second = jwt.decode(login(client).json["access_token"], options={"verify_signature": False})
     assert first["sid"] != second["sid"]
     assert first["jti"] != second["jti"]
+
+
+def test_no_transaction_or_pooled_connection_is_held_while_bcrypt_runs(
+        app, client, database_url, monkeypatch):
+    """A sign-in spends ~250 ms in bcrypt; holding a transaction (and a pool slot) that
+    long would pin PostgreSQL snapshots and starve the pool under concurrent sign-ins."""
+    register(client)
+    seen = []
+    real_verify = accounts.verify_password
+
+    def observing_verify(password, password_hash):
+        seen.append((db.session().in_transaction(), db.engine.pool.checkedout()))
+        if database_url.startswith("postgresql"):
+            with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as probe:
+                seen.append(probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%'").fetchone()[0])
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(accounts, "verify_password", observing_verify)
+    assert login(client).status_code == 200
+    assert login(client, password="not the right password at all").status_code == 401
+    expected = [(False, 0), 0] if database_url.startswith("postgresql") else [(False, 0)]
+    assert seen == expected * 2
 
 
 def test_lower_cost_hash_is_upgraded_on_login(app, client, database_url):

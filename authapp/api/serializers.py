@@ -2,12 +2,13 @@
 
 from typing import Any
 
+from ..accounts import Account
 from ..clock import iso
 from ..models import AuthEvent, Session, User
 from ..revocation import Principal
 
 
-def user_json(user: User | Principal) -> dict[str, Any]:
+def user_json(user: User | Account | Principal) -> dict[str, Any]:
     """``{id, username, created_at}``."""
     return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
 

@@ -16,9 +16,9 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
 from .. import accounts, sessions
+from ..accounts import Account
 from ..client_info import current_client
 from ..errors import AuthError
-from ..models import User
 from ..revocation import Principal
 from ..tokens import issue_tokens, load_principal, token_expiry
 from ..verify import decode_verified
@@ -77,7 +77,7 @@ def _clear_cookies(response: Response) -> Response:
     return response
 
 
-def sign_in(response: Response, user: User) -> Response:
+def sign_in(response: Response, user: Account) -> Response:
     """Start a session for ``user`` and put its tokens in cookies."""
     session = sessions.start_session(user.id, current_client())
     tokens = issue_tokens(user.id, session.id, session.expires_at,
