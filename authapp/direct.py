@@ -72,7 +72,11 @@ class DirectReader:
         event.listen(engine, "engine_disposed", lambda _engine: self.close_all())
 
     def fetch_one(self, statement: Select, **params: str) -> tuple[Any, ...] | None:
-        """The statement's first row with its columns converted as the ORM would, or None."""
+        """The statement's first row with its columns converted as the ORM would, or None.
+
+        ``statement`` must be a module-level constant: it is compiled (and prepared)
+        once, keyed by identity.
+        """
         compiled = self.compiled.get(id(statement))
         if compiled is None:
             with self.lock:
