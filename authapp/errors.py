@@ -211,11 +211,13 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_rate_limited(exc: RateLimitExceeded):
         from . import audit
         from .client_info import current_client
+        from .ratelimits import first_refusal_this_minute
 
         wait = retry_after_seconds()
-        audit.record("rate_limited", client=current_client(), endpoint=request.endpoint,
-                     limit=str(exc.limit.limit))
-        db.session.commit()
+        if first_refusal_this_minute():
+            audit.record("rate_limited", client=current_client(), endpoint=request.endpoint,
+                         limit=str(exc.limit.limit))
+            db.session.commit()
         return error_response("rate_limited",
                               f"Too many attempts. Please wait {wait} seconds and try again.",
                               headers={"Retry-After": str(wait)})

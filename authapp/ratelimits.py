@@ -12,10 +12,14 @@ from typing import Any
 import jwt as pyjwt
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
+from limits import parse as parse_limit
+from limits.strategies import FixedWindowRateLimiter
 
 from .usernames import username_key
 
 EXTENSION_KEY = "authapp.limiter"
+AUDITED_REFUSALS_KEY = "authapp.audited_refusals"
+AUDITED_REFUSALS = parse_limit("1/minute")  # per limit and client
 USERNAME_KEY_MAX = 64
 
 
@@ -90,3 +94,19 @@ def register_rate_limits(app: Flask) -> None:
 def current_limit() -> RequestLimit | None:
     """The limit the current request was checked against, if any."""
     return current_app.extensions[EXTENSION_KEY].current_limit
+
+
+def first_refusal_this_minute() -> bool:
+    """True for the first refused request of a limit and client in a clock minute.
+
+    Only that one is audited: a row per refusal would let a flood of refused
+    requests drive a database write each. Counted in the limiter's own
+    storage, so with Redis the whole fleet writes one event per minute.
+    """
+    counter = current_app.extensions.get(AUDITED_REFUSALS_KEY)
+    if counter is None:
+        storage = current_app.extensions[EXTENSION_KEY].limiter.storage
+        counter = current_app.extensions[AUDITED_REFUSALS_KEY] = FixedWindowRateLimiter(storage)
+    limit = current_limit()
+    key = limit.key if limit else f"ip:{client_ip()}"
+    return counter.hit(AUDITED_REFUSALS, "audited-refusal", key)

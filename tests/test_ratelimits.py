@@ -360,6 +360,31 @@ def test_a_rate_limited_attempt_is_audited(make_app):
     assert WRONG not in str(event.details)
 
 
+def test_a_flood_of_refused_attempts_writes_one_event_per_client_and_minute(make_app):
+    """Refusals are cheap; an audit row per refusal would let a flood drive database writes."""
+    app = make_app(RATELIMIT_LOGIN_PER_IP="2/minute")
+    client = app.test_client()
+    for _ in range(2):
+        assert login(client, "alice", WRONG, **from_ip("192.0.2.7")).status_code == 401
+    for _ in range(25):
+        assert_rate_limited(login(client, "alice", WRONG, **from_ip("192.0.2.7")))
+    assert_rate_limited(login(client, "bob", WRONG, **from_ip("192.0.2.7")))
+    assert len(events(app, "rate_limited")) == 1
+
+    for _ in range(2):  # another client's flood is its own event
+        assert login(client, "carol", WRONG, **from_ip("192.0.2.8")).status_code == 401
+    assert_rate_limited(login(client, "carol", WRONG, **from_ip("192.0.2.8")))
+    assert [e.ip for e in events(app, "rate_limited")] == ["192.0.2.7", "192.0.2.8"]
+
+    with later(minutes=2):  # a flood that comes back is reported again
+        for _ in range(2):
+            assert login(client, "alice", WRONG, **from_ip("192.0.2.7")).status_code == 401
+        for _ in range(5):
+            assert_rate_limited(login(client, "alice", WRONG, **from_ip("192.0.2.7")))
+    assert [e.ip for e in events(app, "rate_limited")] == ["192.0.2.7", "192.0.2.8",
+                                                           "192.0.2.7"]
+
+
 # --- Redis -----------------------------------------------------------------------------------
 
 
