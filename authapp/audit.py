@@ -23,25 +23,39 @@ EVENT_TYPES = frozenset({
     "logout_all", "session_revoked", "password_changed", "rate_limited", "user_disabled",
     "user_enabled",
 })
-INSERT_EVENT = insert(AuthEvent.__table__)  # built once: recorded on every sign-in and refresh
+EVENTS = AuthEvent.__table__
+INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh
 
 
-def record(event_type: str, *, client: Client | None = None, user_id: int | None = None,
-           session_id: str | None = None, **details: Any) -> None:
-    """Insert an event in the current transaction and log it as one JSON line."""
+def new_event(event_type: str, *, client: Client | None = None, user_id: int | None = None,
+              session_id: str | None = None, **details: Any) -> dict[str, Any]:
+    """The ``auth_events`` row of an event, for callers that insert it themselves."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown audit event {event_type!r}")
-    row = {
+    return {
         "created_at": utcnow(), "event_type": event_type, "user_id": user_id,
         "session_id": session_id, "ip": (client.ip if client else "")[:IP_MAX],
         "user_agent": (client.user_agent if client else "")[:USER_AGENT_MAX],
         "details": details,
     }
-    db.session.execute(INSERT_EVENT, row)
+
+
+def log_event(row: dict[str, Any]) -> None:
+    """Write an event row as one JSON line on the ``authapp.audit`` logger."""
     log.info(json.dumps({
-        "event": event_type, "at": iso(row["created_at"]), "user_id": user_id,
-        "session_id": session_id, "ip": row["ip"], "user_agent": row["user_agent"], **details,
+        "event": row["event_type"], "at": iso(row["created_at"]), "user_id": row["user_id"],
+        "session_id": row["session_id"], "ip": row["ip"], "user_agent": row["user_agent"],
+        **row["details"],
     }, ensure_ascii=False, default=str))
+
+
+def record(event_type: str, *, client: Client | None = None, user_id: int | None = None,
+           session_id: str | None = None, **details: Any) -> None:
+    """Insert an event in the current transaction and log it as one JSON line."""
+    row = new_event(event_type, client=client, user_id=user_id, session_id=session_id,
+                    **details)
+    db.session.execute(INSERT_EVENT, row)
+    log_event(row)
 
 
 def recent_events(user_id: int, limit: int = 20,

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, direct
 from .client_info import Client
 from .clock import utcnow
 from .errors import TokenInvalid, TokenReused, TokenRevoked
@@ -75,14 +75,19 @@ def start_session(user_id: int, client: Client) -> StartedSession:
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
     session = StartedSession(id=uuid.uuid4().hex, user_id=user_id, expires_at=now + lifetime,
                              refresh_jti=new_jti())
-    db.session.execute(INSERT_SESSION, {
+    session_row = {
         "id": session.id, "user_id": user_id, "created_at": now, "last_used_at": now,
         "expires_at": session.expires_at, "user_agent": client.user_agent[:USER_AGENT_MAX],
         "ip": client.ip[:IP_MAX], "refresh_jti": session.refresh_jti,
         "revoked_at": None, "revoked_reason": None, "previous_jti": None, "rotated_at": None,
-    })
-    audit.record("login_succeeded", client=client, user_id=user_id, session_id=session.id)
-    db.session.commit()
+    }
+    event_row = audit.new_event("login_succeeded", client=client, user_id=user_id,
+                                session_id=session.id)
+    if not direct.insert_together((_sessions, session_row), (audit.EVENTS, event_row)):
+        db.session.execute(INSERT_SESSION, session_row)
+        db.session.execute(audit.INSERT_EVENT, event_row)
+        db.session.commit()
+    audit.log_event(event_row)
     return session
 
 

@@ -24,9 +24,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from authapp import create_app
+from authapp import create_app, sessions
+from authapp.client_info import SYSTEM
 from authapp.extensions import db
-from authapp.models import RevokedToken, Session
+from authapp.models import AuthEvent, RevokedToken, Session
 from config import TestingConfig
 
 REFRESH_COOKIE = "refresh_token_cookie"
@@ -109,6 +110,29 @@ def session_ids(client: FlaskClient, access_token: str) -> list[str]:
 def frozen_now() -> time_machine.travel:
     """Stop the clock at the real present; shift it explicitly."""
     return time_machine.travel(datetime.now(UTC), tick=False)
+
+
+# --- starting a session --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("open_transaction", [False, True])
+def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
+                                                                     open_transaction):
+    """With nothing open in the ORM session, PostgreSQL stores both rows in one statement;
+    inside an open transaction they join it instead, so the caller's work stays visible."""
+    user_id = auth.register("alice").json["user"]["id"]
+    with app.app_context():
+        if open_transaction:
+            db.session.execute(select(Session.id)).all()
+        started = sessions.start_session(user_id, SYSTEM)
+        db.session.remove()
+        stored = db.session.get(Session, started.id)
+        assert stored is not None and stored.user_id == user_id
+        assert stored.refresh_jti == started.refresh_jti
+        assert stored.expires_at == started.expires_at
+        [event] = db.session.scalars(select(AuthEvent).where(
+            AuthEvent.event_type == "login_succeeded", AuthEvent.session_id == started.id))
+        assert event.user_id == user_id and event.user_agent == SYSTEM.user_agent
 
 
 # --- cookie-mode refresh -------------------------------------------------------------------
