@@ -10,9 +10,10 @@ per connection and executed through libpq itself, which halves the client's
 share of the round trip. A broken connection is dropped and the read retried
 once on a new one; disposing the engine closes them all.
 
-A sign-in's two inserts (its session and its audit event) go the same way on
-PostgreSQL: one statement with a data-modifying CTE, atomic on its own, so
-one round trip instead of five (pool ping, BEGIN, two INSERTs, COMMIT).
+A sign-in's two inserts (its session and its audit event) go the same way:
+on PostgreSQL as one statement with a data-modifying CTE, atomic on its own,
+so one round trip instead of five (pool ping, BEGIN, two INSERTs, COMMIT);
+on SQLite as one short transaction without the ORM session's bookkeeping.
 """
 
 import contextlib
@@ -63,31 +64,37 @@ def _compile(statement: Select, dialect: Dialect, number: int, libpq: bool) -> _
 
 @dataclass(frozen=True)
 class _CompiledInsert:
-    """Several INSERTs as one statement: SQL and each parameter's bind converter."""
+    """INSERTs ready for the driver: (SQL, positional parameter order) per statement, and
+    each parameter's bind converter. Parameters are named r<row index>_<column>."""
 
-    sql: str
+    statements: tuple[tuple[str, tuple[str, ...]], ...]
     converters: dict[str, Callable[[Any], Any] | None]
 
 
-def _compile_insert(rows: tuple[tuple[Table, dict[str, Any]], ...],
-                    dialect: Dialect) -> _CompiledInsert:
-    """``WITH i0 AS (INSERT ...), ... INSERT ...``; parameters are named r<index>_<column>."""
-    statements = [insert(table).values({column: bindparam(f"r{index}_{column}",
-                                                           type_=table.c[column].type)
-                                        for column in sorted(row)})
-                  for index, (table, row) in enumerate(rows)]
-    combined = statements[-1]
-    for index, statement in enumerate(statements[:-1]):
-        combined = combined.add_cte(statement.cte(f"i{index}"))
-    compiled = combined.compile(dialect=dialect)
-    return _CompiledInsert(str(compiled), {
-        name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-        for name, bind in compiled.binds.items()})
+def _compile_insert(rows: tuple[tuple[Table, dict[str, Any]], ...], dialect: Dialect,
+                    combine: bool) -> _CompiledInsert:
+    """One INSERT per row or, with ``combine``, ``WITH i0 AS (INSERT ...) INSERT ...``."""
+    inserts = [insert(table).values({column: bindparam(f"r{index}_{column}",
+                                                        type_=table.c[column].type)
+                                     for column in sorted(row)})
+               for index, (table, row) in enumerate(rows)]
+    if combine:
+        combined = inserts[-1]
+        for index, statement in enumerate(inserts[:-1]):
+            combined = combined.add_cte(statement.cte(f"i{index}"))
+        inserts = [combined]
+    statements, converters = [], {}
+    for statement in inserts:
+        compiled = statement.compile(dialect=dialect)
+        statements.append((str(compiled), tuple(compiled.positiontup or ())))
+        converters.update({name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                           for name, bind in compiled.binds.items()})
+    return _CompiledInsert(tuple(statements), converters)
 
 
 class DirectReader:
-    """Runs compiled SELECTs (and, on psycopg, combined INSERTs) on one long-lived DBAPI
-    connection per thread."""
+    """Runs compiled SELECTs and sign-in INSERTs on one long-lived DBAPI connection per
+    thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -119,7 +126,7 @@ class DirectReader:
                      for convert, value in zip(compiled.converters, row, strict=True))
 
     def insert_together(self, rows: tuple[tuple[Table, dict[str, Any]], ...]) -> None:
-        """Insert the rows in one statement (PostgreSQL), committed on its own.
+        """Insert the rows in one transaction of their own (PostgreSQL: one statement).
 
         Not retried: a connection lost mid-statement may or may not have committed it,
         so the caller gets 503 and signs in again rather than a duplicate.
@@ -127,19 +134,25 @@ class DirectReader:
         key = tuple((table.name, tuple(sorted(row))) for table, row in rows)
         compiled = self.inserts.get(key)
         if compiled is None:
-            compiled = self.inserts.setdefault(key, _compile_insert(rows, self.engine.dialect))
+            compiled = self.inserts.setdefault(
+                key, _compile_insert(rows, self.engine.dialect, combine=self.libpq))
         params = {}
         for index, (_table, row) in enumerate(rows):
             for column, value in row.items():
                 name = f"r{index}_{column}"
                 convert = compiled.converters[name]
                 params[name] = value if convert is None else convert(value)
+        connection = self._connection()
         try:
-            cursor = self._connection().cursor()
+            cursor = connection.cursor()
             try:
-                cursor.execute(compiled.sql, params)
+                for sql, order in compiled.statements:
+                    cursor.execute(sql, tuple(params[name] for name in order)
+                                   if self.positional else params)
             finally:
                 cursor.close()
+            if not self.libpq:  # SQLite: the driver began a transaction at the first INSERT
+                connection.commit()
         except (self.dbapi_error, DBAPIError) as exc:
             self._drop()
             raise ServiceUnavailable("The database is unavailable; try again shortly.",
@@ -204,16 +217,24 @@ class DirectReader:
         if connection is not None:
             with self.lock, contextlib.suppress(ValueError):
                 self.opened.remove(connection)
-            with contextlib.suppress(Exception):
-                connection.invalidate()
+            _close(connection)
 
     def close_all(self) -> None:
         with self.lock:
             opened, self.opened = self.opened, []
         for connection in opened:
-            with contextlib.suppress(Exception):
-                connection.invalidate()
+            _close(connection)
         self.local = threading.local()
+
+
+def _close(connection: Any) -> None:
+    """Close a detached connection for good, rolling back what it had open.
+
+    (``invalidate()`` would only forget it: a detached connection is not the
+    pool's to close.)
+    """
+    with contextlib.suppress(Exception):
+        connection.dbapi_connection.close()
 
 
 def _check(result: Any, expected: pq.ExecStatus) -> None:
@@ -235,15 +256,14 @@ def fetch_one(statement: Select, **params: str) -> tuple[Any, ...] | None:
 
 
 def insert_together(*rows: tuple[Table, dict[str, Any]]) -> bool:
-    """Insert the rows atomically in one round trip if this database allows it.
+    """Insert the rows atomically on this thread's direct connection, if that is safe.
 
-    That is PostgreSQL through psycopg, and only while the ORM session has no
-    transaction open (its uncommitted work would be invisible to this
-    connection, or hold locks it would wait for). False means nothing was
-    done: the caller inserts through the ORM session instead.
+    It is while the ORM session has no transaction open: otherwise its
+    uncommitted work would be invisible to this connection, or hold locks
+    this one would wait for (on SQLite, until the busy timeout). False means
+    nothing was done: the caller inserts through the ORM session instead.
     """
-    reader = _reader()
-    if not reader.libpq or db.session().in_transaction():
+    if db.session().in_transaction():
         return False
-    reader.insert_together(rows)
+    _reader().insert_together(rows)
     return True

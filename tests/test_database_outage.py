@@ -24,7 +24,7 @@ from live_server import free_port, request
 from live_server import live_server as run_live_server
 from sqlalchemy.engine import make_url
 
-from authapp import create_app
+from authapp import create_app, direct
 from authapp.extensions import db
 
 pytestmark = pytest.mark.postgres
@@ -274,3 +274,16 @@ def test_live_server_recovers_after_its_connections_are_terminated(
         refreshed = request(base_url, "POST", "/api/auth/refresh",
                             headers={"Authorization": f"Bearer {login.json['refresh_token']}"})
         assert refreshed.status == 200, refreshed.body
+
+
+def test_disposing_the_engine_closes_the_direct_connections(app: Flask, client: FlaskClient,
+                                                            auth: conftest.AuthActions) -> None:
+    """They are detached from the pool, so the pool's dispose alone would leave them open."""
+    signed_in = auth.signed_in("alice")
+    assert client.get("/api/me", headers=signed_in.headers).status_code == 200
+    with app.app_context():
+        [connection] = direct._reader().opened
+        driver = connection.dbapi_connection
+        db.engine.dispose()
+    with pytest.raises(Exception, match="(?i)closed"):
+        driver.cursor().execute("SELECT 1")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -24,8 +25,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from authapp import create_app, sessions
+from authapp import audit, create_app, direct, sessions
 from authapp.client_info import SYSTEM
+from authapp.clock import utcnow
+from authapp.errors import ServiceUnavailable
 from authapp.extensions import db
 from authapp.models import AuthEvent, RevokedToken, Session
 from config import TestingConfig
@@ -118,8 +121,8 @@ def frozen_now() -> time_machine.travel:
 @pytest.mark.parametrize("open_transaction", [False, True])
 def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
                                                                      open_transaction):
-    """With nothing open in the ORM session, PostgreSQL stores both rows in one statement;
-    inside an open transaction they join it instead, so the caller's work stays visible."""
+    """With nothing open in the ORM session both rows go through the direct connection
+    (one statement on PostgreSQL); inside an open transaction they join it instead."""
     user_id = auth.register("alice").json["user"]["id"]
     with app.app_context():
         if open_transaction:
@@ -133,6 +136,26 @@ def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
         [event] = db.session.scalars(select(AuthEvent).where(
             AuthEvent.event_type == "login_succeeded", AuthEvent.session_id == started.id))
         assert event.user_id == user_id and event.user_agent == SYSTEM.user_agent
+
+
+def test_rows_inserted_together_are_all_or_nothing(app, auth):
+    user_id = auth.register("alice").json["user"]["id"]
+    with app.app_context():
+        session_row = {"id": "f" * 32, "user_id": user_id, "created_at": utcnow(),
+                       "last_used_at": utcnow(), "expires_at": utcnow() + timedelta(days=1),
+                       "user_agent": "", "ip": "", "refresh_jti": str(uuid.uuid4()),
+                       "revoked_at": None, "revoked_reason": None, "previous_jti": None,
+                       "rotated_at": None}
+        orphan_event = audit.new_event("login_succeeded", user_id=user_id + 1000,  # no such user
+                                       session_id="f" * 32)
+        with pytest.raises(ServiceUnavailable):
+            direct.insert_together((Session.__table__, session_row),
+                                   (AuthEvent.__table__, orphan_event))
+        assert db.session.get(Session, "f" * 32) is None
+        db.session.rollback()  # with the ORM session's transaction open, it would decline
+        assert direct.insert_together((Session.__table__, session_row),
+                                      (AuthEvent.__table__, {**orphan_event, "user_id": user_id}))
+        assert db.session.get(Session, "f" * 32) is not None
 
 
 # --- cookie-mode refresh -------------------------------------------------------------------
