@@ -77,7 +77,7 @@ def authenticate(username: str, password: str, client: Client) -> Account:
 
     Unknown users, wrong passwords and disabled accounts fail identically and
     in the same time. A hash made at a lower cost than configured is upgraded.
-    The lookup runs on the direct reader, so no transaction is open during bcrypt.
+    The lookup runs on the direct connection (direct.py), so no transaction is open during bcrypt.
     """
     key = _lookup_key(username)
     row = None if key is None else direct.fetch_one(SIGN_IN_BY_KEY, key=key)

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from .errors import ServiceUnavailable
 from .extensions import db
 
-EXTENSION_KEY = "authapp.direct_reader"
+EXTENSION_KEY = "authapp.direct_connections"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _compile_insert(rows: tuple[tuple[Table, dict[str, Any]], ...], dialect: Dia
     return _CompiledInsert(tuple(statements), converters)
 
 
-class DirectReader:
+class DirectConnections:
     """Runs compiled SELECTs and sign-in INSERTs on one long-lived DBAPI connection per
     thread."""
 
@@ -155,8 +155,7 @@ class DirectReader:
                 connection.commit()
         except (self.dbapi_error, DBAPIError) as exc:
             self._drop()
-            raise ServiceUnavailable("The database is unavailable; try again shortly.",
-                                     headers={"Retry-After": "5"}) from exc
+            raise _unavailable() from exc
 
     def _fetch_with_retry(self, compiled: _Compiled, params: dict[str, str]) -> Any:
         for attempt in (1, 2):
@@ -166,8 +165,7 @@ class DirectReader:
             except (self.dbapi_error, DBAPIError) as exc:
                 self._drop()
                 if attempt == 2:
-                    raise ServiceUnavailable("The database is unavailable; try again shortly.",
-                                             headers={"Retry-After": "5"}) from exc
+                    raise _unavailable() from exc
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _run_cursor(self, connection: Any, compiled: _Compiled, params: dict[str, str]) -> Any:
@@ -237,16 +235,21 @@ def _close(connection: Any) -> None:
         connection.dbapi_connection.close()
 
 
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("The database is unavailable; try again shortly.",
+                              headers={"Retry-After": "5"})
+
+
 def _check(result: Any, expected: pq.ExecStatus) -> None:
     """Raise the driver's own error class for a failed libpq call."""
     if result.status != expected:
         raise pg_errors.error_from_result(result)
 
 
-def _reader() -> DirectReader:
+def _reader() -> DirectConnections:
     reader = current_app.extensions.get(EXTENSION_KEY)
     if reader is None or reader.engine is not db.engine:
-        reader = current_app.extensions[EXTENSION_KEY] = DirectReader(db.engine)
+        reader = current_app.extensions[EXTENSION_KEY] = DirectConnections(db.engine)
     return reader
 
 

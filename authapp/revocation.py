@@ -1,6 +1,6 @@
 """The per-request revocation check: one indexed statement, one round trip.
 
-It runs on the direct reader (see direct.py) and brings the user's row
+It runs on the direct connection (see direct.py) and brings the user's row
 along, so views need no second query.
 """
 
