@@ -6,12 +6,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .body_limit import BodySizeLimit, check_body_size
-from .configuration import load_config
-from .cross_site import register_cross_site_defences
-from .logging_setup import configure_logging
-from .ratelimits import register_rate_limits
-from .security_headers import register_security_headers
+from authapp.core.configuration import load_config
+from authapp.core.logs import configure_logging
+from authapp.http.body_limit import BodySizeLimit, check_body_size
+from authapp.http.cross_site import register_cross_site_defences
+from authapp.http.headers import register_security_headers
+from authapp.http.ratelimits import register_rate_limits
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None,
@@ -39,8 +39,9 @@ def register_request_guards(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from . import database, tokens  # noqa: F401  (engine events, JWT callbacks)
-    from .extensions import bcrypt, csrf, db, jwt, migrate
+    from authapp.core.extensions import bcrypt, csrf, db, jwt, migrate
+    from authapp.db import sqlite  # noqa: F401  (connection pragmas)
+    from authapp.tokens import mint  # noqa: F401  (JWT callbacks)
 
     db.init_app(app)
     migrate.init_app(app, db)
@@ -55,9 +56,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount the JSON API and the pages."""
-    from .api import bp as api_bp
-    from .extensions import csrf
-    from .web import bp as web_bp
+    from authapp.api import bp as api_bp
+    from authapp.core.extensions import csrf
+    from authapp.web import bp as web_bp
 
     csrf.exempt(api_bp)  # API cookie requests use Flask-JWT-Extended's X-CSRF-TOKEN check
     app.register_blueprint(api_bp)
@@ -67,15 +68,13 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """problem+json on the API, HTML elsewhere; after the JWT extension's own."""
-    from .errors import register_errorhandlers as register
+    from authapp.http.problems import register_errorhandlers as register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
-    """``flask tokens ...``, ``flask users ...``, ``flask auth ...``."""
-    from .cli import auth_cli, tokens_cli, users_cli
+    """``flask users ...``, ``flask tokens ...``, ``flask auth ...``."""
+    from authapp.cli import register_commands as register
 
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(auth_cli)
+    register(app)

@@ -29,13 +29,13 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from authapp import create_app  # noqa: E402
-from authapp.client_info import Client  # noqa: E402
-from authapp.extensions import db  # noqa: E402
-from authapp.models import RevokedToken, Session, User  # noqa: E402
-from authapp.passwords import hash_password  # noqa: E402
-from authapp.sessions import start_session  # noqa: E402
-from authapp.tokens import issue_tokens  # noqa: E402
-from authapp.usernames import username_key  # noqa: E402
+from authapp.accounts.passwords import hash_password  # noqa: E402
+from authapp.accounts.sessions import start_session  # noqa: E402
+from authapp.accounts.usernames import username_key  # noqa: E402
+from authapp.core.extensions import db  # noqa: E402
+from authapp.db.models import RevokedToken, Session, User  # noqa: E402
+from authapp.http.client import Client  # noqa: E402
+from authapp.tokens.mint import issue_tokens  # noqa: E402
 
 LOGIN_USERNAME = "bench-login"
 LOGIN_PASSWORD = "bench: correct horse battery staple"  # noqa: S105

@@ -26,8 +26,8 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from . import data
-from .run import DEFAULT_POSTGRES_URL
+from bench import data
+from bench.run import DEFAULT_POSTGRES_URL
 
 SECRET_KEY = "bench-profile-secret-key-0123456789abcdef"  # noqa: S105  (throwaway database)
 JWT_SECRET_KEY = "bench-profile-jwt-secret-key-0123456789abcdef"  # noqa: S105
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def profile_me(app: Any, _user_ids: list[int], options: argparse.Namespace) -> None:
-    from .baseline_app import create_bare_app, create_jwt_app
+    from bench.baseline_app import create_bare_app, create_jwt_app
 
     with app.app_context():
         token = data.access_token_pool(1)[0]

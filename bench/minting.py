@@ -11,7 +11,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from . import data
+from bench import data
 
 _app: Any = None
 _user_ids: list[int] = []

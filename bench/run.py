@@ -46,9 +46,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import data, servers
-from .minting import Minter
-from .servers import WorkerConfig, WrkResult
+from bench import data, servers
+from bench.minting import Minter
+from bench.servers import WorkerConfig, WrkResult
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -19,8 +19,8 @@ from flask_migrate import upgrade
 from sqlalchemy import delete
 
 from authapp import create_app
-from authapp.extensions import db
-from authapp.models import AuthEvent, RevokedToken, Session, User
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent, RevokedToken, Session, User
 
 POSTGRES_ADMIN_URL = os.environ.get("AUTHAPP_TEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/test")

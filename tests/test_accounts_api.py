@@ -8,9 +8,10 @@ import pytest
 from conftest import PASSWORD, make_config
 from sqlalchemy import select
 
-from authapp import accounts, create_app
-from authapp.extensions import db
-from authapp.models import User
+from authapp import create_app
+from authapp.accounts import users
+from authapp.core.extensions import db
+from authapp.db.models import User
 
 PROBLEM_JSON = "application/problem+json"
 NEW_PASSWORD = "purple monkey dishwasher 1987"
@@ -365,7 +366,7 @@ def test_no_transaction_or_pooled_connection_is_held_while_bcrypt_runs(
     long would pin PostgreSQL snapshots and starve the pool under concurrent sign-ins."""
     register(client)
     seen = []
-    real_verify = accounts.verify_password
+    real_verify = users.verify_password
 
     def observing_verify(password, password_hash):
         seen.append((db.session().in_transaction(), db.engine.pool.checkedout()))
@@ -376,7 +377,7 @@ def test_no_transaction_or_pooled_connection_is_held_while_bcrypt_runs(
                     " AND state LIKE 'idle in transaction%'").fetchone()[0])
         return real_verify(password, password_hash)
 
-    monkeypatch.setattr(accounts, "verify_password", observing_verify)
+    monkeypatch.setattr(users, "verify_password", observing_verify)
     assert login(client).status_code == 200
     assert login(client, password="not the right password at all").status_code == 401
     expected = [(False, 0), 0] if database_url.startswith("postgresql") else [(False, 0)]

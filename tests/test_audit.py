@@ -19,10 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from test_pages import csrf_token, page_login, page_register
 
-from authapp import accounts
-from authapp.client_info import SYSTEM
-from authapp.extensions import db
-from authapp.models import AuthEvent
+from authapp.accounts import users
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent
+from authapp.http.client import SYSTEM
 
 ALICE_IP, ALICE_UA = "198.51.100.10", "AliceBrowser/1.0 (X11; Linux x86_64)"
 BOB_IP, BOB_UA = "198.51.100.20", "BobPhone/2.0 (iPhone)"
@@ -220,7 +220,7 @@ def test_disabling_and_enabling_a_user_is_recorded(app, alice):
     signed_in = auth.signed_in()
     user_id = signed_in.user["id"]
     with app.app_context():
-        assert accounts.set_disabled(accounts.get_user(user_id), True, SYSTEM) == 1
+        assert users.set_disabled(users.get_user(user_id), True, SYSTEM) == 1
     event = only(app, "user_disabled")
     assert event["user_id"] == user_id
     assert event["session_id"] is None
@@ -231,7 +231,7 @@ def test_disabling_and_enabling_a_user_is_recorded(app, alice):
     assert stored(app, "login_failed")[-1]["details"]["reason"] == "disabled"
 
     with app.app_context():
-        accounts.set_disabled(accounts.get_user(user_id), False, SYSTEM)
+        users.set_disabled(users.get_user(user_id), False, SYSTEM)
     event = only(app, "user_enabled")
     assert event["user_id"] == user_id
     assert (event["ip"], event["user_agent"]) == ("", "authapp-cli")
@@ -280,8 +280,8 @@ def test_every_event_is_logged_as_one_json_line(app, alice, audit_log):
     third = auth.login(password=NEW_PASSWORD)
     assert alice.post("/api/auth/logout-all", headers=third.headers).status_code == 204
     with app.app_context():
-        accounts.set_disabled(accounts.get_user(signed_in.user["id"]), True, SYSTEM)
-        accounts.set_disabled(accounts.get_user(signed_in.user["id"]), False, SYSTEM)
+        users.set_disabled(users.get_user(signed_in.user["id"]), True, SYSTEM)
+        users.set_disabled(users.get_user(signed_in.user["id"]), False, SYSTEM)
 
     logged = audit_lines(audit_log)
     events = stored(app)

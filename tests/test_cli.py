@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import event, func, insert, select, update
 
-from authapp.clock import utcnow
-from authapp.extensions import db
-from authapp.models import AuthEvent, RevokedToken, Session, User
+from authapp.core.clock import utcnow
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent, RevokedToken, Session, User
 
 
 def assert_problem(response, status: int, code: str) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import inspect, text
 
 import authapp
 from authapp import create_app
-from authapp.extensions import db
+from authapp.core.extensions import db
 from config import TestingConfig
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -223,7 +223,7 @@ def test_bcrypt_rounds_from_the_environment_are_an_int(monkeypatch: pytest.Monke
     app = create_app(conftest.make_config(sqlite_url))
     rounds = app.config["BCRYPT_LOG_ROUNDS"]
     assert rounds == 5 and type(rounds) is int
-    from authapp.passwords import hash_password
+    from authapp.accounts.passwords import hash_password
 
     with app.app_context():
         assert hash_password(conftest.PASSWORD).startswith("$2b$05$")

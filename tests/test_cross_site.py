@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from test_pages import csrf_token, page_login, page_register
 
 from authapp import create_app
-from authapp.extensions import db
-from authapp.models import AuthEvent, Session
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent, Session
 
 OWN_ORIGIN = "http://localhost"
 EVIL = "https://evil.example"

@@ -24,8 +24,9 @@ from live_server import free_port, request
 from live_server import live_server as run_live_server
 from sqlalchemy.engine import make_url
 
-from authapp import create_app, direct
-from authapp.extensions import db
+from authapp import create_app
+from authapp.core.extensions import db
+from authapp.db import direct
 
 pytestmark = pytest.mark.postgres
 

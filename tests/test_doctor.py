@@ -15,8 +15,8 @@ from conftest import make_config
 from flask import Flask
 
 from authapp import create_app
-from authapp.configuration import check_production_secrets, secret_problems
-from authapp.doctor import ERROR, WARNING, Finding, diagnose
+from authapp.core.configuration import check_production_secrets, secret_problems
+from authapp.core.doctor import ERROR, WARNING, Finding, diagnose
 from config import ProductionConfig, TestingConfig
 
 POSTGRES = "postgresql+psycopg://authapp@db.internal:5432/authapp"

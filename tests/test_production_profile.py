@@ -39,7 +39,7 @@ def test_production_logs_are_json_lines_and_audit_events_are_their_own_lines(tmp
     script = f"""
 import logging
 from authapp import create_app
-from authapp.extensions import db
+from authapp.core.extensions import db
 app = create_app({{"ENV_NAME": "production", "SECRET_KEY": {secrets.token_urlsafe(40)!r},
                   "JWT_SECRET_KEY": {secrets.token_urlsafe(40)!r},
                   "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'prod.sqlite3'}"}})

@@ -25,8 +25,8 @@ from sqlalchemy import delete, select
 from test_pages import csrf_token, later, page_login
 
 from authapp import create_app
-from authapp.extensions import db
-from authapp.models import AuthEvent, RevokedToken, Session, User
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent, RevokedToken, Session, User
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WRONG = "not the right password at all"

@@ -25,12 +25,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from authapp import audit, create_app, direct, sessions
-from authapp.client_info import SYSTEM
-from authapp.clock import utcnow
-from authapp.errors import ServiceUnavailable
-from authapp.extensions import db
-from authapp.models import AuthEvent, RevokedToken, Session
+from authapp import create_app
+from authapp.accounts import audit, sessions
+from authapp.core.clock import utcnow
+from authapp.core.extensions import db
+from authapp.db import direct
+from authapp.db.models import AuthEvent, RevokedToken, Session
+from authapp.http.client import SYSTEM
+from authapp.http.problems import ServiceUnavailable
 from config import TestingConfig
 
 REFRESH_COOKIE = "refresh_token_cookie"

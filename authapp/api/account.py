@@ -2,12 +2,12 @@
 
 from flask import Response, jsonify
 
-from .. import audit, sessions
-from ..client_info import current_client
-from ..errors import NotFound
-from ..verify import access_token_required, current_principal
-from . import bp
-from .serializers import event_json, session_json, user_json
+from authapp.accounts import audit, sessions
+from authapp.api import bp
+from authapp.api.serializers import event_json, session_json, user_json
+from authapp.http.client import current_client
+from authapp.http.problems import NotFound
+from authapp.tokens.verify import access_token_required, current_principal
 
 EVENTS_PAGE = 50
 

@@ -5,25 +5,25 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
 )
 
-from .. import accounts, sessions
-from ..client_info import current_client
-from ..tokens import issue_tokens, token_expiry
-from ..verify import (
+from authapp.accounts import sessions, users
+from authapp.api import bp
+from authapp.api.serializers import user_json
+from authapp.http.client import current_client
+from authapp.http.json_body import bool_field, json_body, string_fields
+from authapp.tokens.mint import issue_tokens, token_expiry
+from authapp.tokens.verify import (
     access_token_required,
     current_claims,
     current_principal,
     refresh_token_required,
     token_location,
 )
-from . import bp
-from .request import bool_field, json_body, string_fields
-from .serializers import user_json
 
 
 @bp.post("/auth/register")
 def register() -> tuple[Response, int]:
     username, password = string_fields(json_body(), "username", "password")
-    user = accounts.register(username, password, current_client())
+    user = users.register(username, password, current_client())
     return jsonify(user=user_json(user)), 201
 
 
@@ -32,7 +32,7 @@ def login() -> Response:
     body = json_body()
     username, password = string_fields(body, "username", "password")
     refresh_in_body = bool_field(body, "refresh_in_body")
-    user = accounts.authenticate(username, password, current_client())
+    user = users.authenticate(username, password, current_client())
     session = sessions.start_session(user.id, current_client())
     tokens = issue_tokens(user.id, session.id, session.expires_at,
                           refresh_jti=session.refresh_jti, fresh=True)
@@ -83,8 +83,8 @@ def logout_all() -> Response:
 def change_password() -> Response:
     current, new = string_fields(json_body(), "current_password", "new_password")
     principal = current_principal()
-    user = accounts.get_user(principal.id)
-    accounts.change_password(user, current, new, keep_session=principal.session_id,
+    user = users.get_user(principal.id)
+    users.change_password(user, current, new, keep_session=principal.session_id,
                              client=current_client())
     return Response(status=204)
 

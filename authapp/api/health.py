@@ -4,9 +4,9 @@ from flask import Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import problem
-from ..extensions import db
-from . import bp
+from authapp.api import bp
+from authapp.core.extensions import db
+from authapp.http.problems import problem
 
 
 @bp.get("/health")

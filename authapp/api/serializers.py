@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from ..accounts import Account
-from ..clock import iso
-from ..models import AuthEvent, Session, User
-from ..revocation import Principal
+from authapp.accounts.revocation import Principal
+from authapp.accounts.users import Account
+from authapp.core.clock import iso
+from authapp.db.models import AuthEvent, Session, User
 
 
 def user_json(user: User | Account | Principal) -> dict[str, Any]:

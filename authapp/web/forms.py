@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from .. import usernames
+from authapp.accounts import usernames
 
 
 class LoginForm(FlaskForm):
@@ -18,7 +18,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     username = StringField(
         "Username",
-        validators=[DataRequired()],  # the rest is accounts.register's, shown with the others
+        validators=[DataRequired()],  # the rest is users.register, shown with the others
         description=(f"{usernames.MIN_LENGTH}–{usernames.MAX_LENGTH} letters, digits, "
                      "'.', '_' or '-'."),
         render_kw={"autocomplete": "username", "autocapitalize": "none"})

@@ -15,13 +15,13 @@ from flask_jwt_extended import unset_jwt_cookies
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
-from .. import accounts, sessions
-from ..accounts import Account
-from ..client_info import current_client
-from ..errors import AuthError
-from ..revocation import Principal
-from ..tokens import issue_tokens, load_principal, token_expiry
-from ..verify import decode_verified
+from authapp.accounts import sessions, users
+from authapp.accounts.revocation import Principal
+from authapp.accounts.users import Account
+from authapp.http.client import current_client
+from authapp.http.problems import AuthError
+from authapp.tokens.mint import issue_tokens, load_principal, token_expiry
+from authapp.tokens.verify import decode_verified
 
 TOKEN_ERRORS = (PyJWTError, JWTExtendedException)
 
@@ -68,7 +68,7 @@ def _authenticate_from_cookies() -> Principal | None:
         tokens.set_cookies(response, access=True)
         return response
 
-    user = accounts.get_user(rotation.user_id)
+    user = users.get_user(rotation.user_id)
     return Principal(user.id, user.username, user.created_at, rotation.session_id)
 
 

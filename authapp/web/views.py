@@ -5,14 +5,14 @@ Every POST here is checked by Flask-WTF's CSRFProtect before the view runs.
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from .. import accounts, audit, sessions
-from ..client_info import current_client
-from ..errors import InvalidCredentials, UsernameTaken, ValidationFailed
-from ..models import AuthEvent
-from . import bp
-from .devices import describe_device
-from .forms import ActionForm, LoginForm, PasswordForm, RegisterForm
-from .signin import login_required, page_principal, safe_next, sign_in, sign_out
+from authapp.accounts import audit, sessions, users
+from authapp.db.models import AuthEvent
+from authapp.http.client import current_client
+from authapp.http.problems import InvalidCredentials, UsernameTaken, ValidationFailed
+from authapp.web import bp
+from authapp.web.devices import describe_device
+from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm
+from authapp.web.signin import login_required, page_principal, safe_next, sign_in, sign_out
 
 ACCOUNT = "web.account"
 EVENT_LABELS = {
@@ -41,7 +41,7 @@ def register() -> str | Response:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register(form.username.data, form.password.data,
+            user = users.register(form.username.data, form.password.data,
                                      current_client())
         except ValidationFailed as exc:
             _attach_errors(form, exc.errors or {})
@@ -62,7 +62,7 @@ def login() -> str | Response:
     error = None
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.username.data, form.password.data,
+            user = users.authenticate(form.username.data, form.password.data,
                                          current_client())
         except InvalidCredentials:
             error = "The username or password is not correct."
@@ -122,8 +122,8 @@ def change_password() -> str | Response:
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            signed_out = accounts.change_password(
-                accounts.get_user(principal.id), form.current_password.data,
+            signed_out = users.change_password(
+                users.get_user(principal.id), form.current_password.data,
                 form.new_password.data, keep_session=principal.session_id,
                 client=current_client())
         except ValidationFailed as exc:

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .clock import utcnow
-from .database import UTCDateTime
-from .extensions import db
+from authapp.core.clock import utcnow
+from authapp.core.extensions import db
+from authapp.db.columns import UTCDateTime
 
 USER_AGENT_MAX = 512
 IP_MAX = 45  # the longest textual IPv6 address

@@ -15,7 +15,7 @@ from flask_limiter import Limiter, RequestLimit
 from limits import parse as parse_limit
 from limits.strategies import FixedWindowRateLimiter
 
-from .usernames import username_key
+from authapp.accounts.usernames import username_key
 
 EXTENSION_KEY = "authapp.limiter"
 AUDITED_REFUSALS_KEY = "authapp.audited_refusals"

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from .client_info import Client
-from .clock import iso, utcnow
-from .extensions import db
-from .models import IP_MAX, USER_AGENT_MAX, AuthEvent
+from authapp.core.clock import iso, utcnow
+from authapp.core.extensions import db
+from authapp.db.models import IP_MAX, USER_AGENT_MAX, AuthEvent
+from authapp.http.client import Client
 
 log = logging.getLogger("authapp.audit")
 

@@ -17,8 +17,8 @@ from flask_wtf.csrf import CSRFError as FormCSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
-from .security_headers import is_api_request
+from authapp.core.extensions import db
+from authapp.http.headers import is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def error_response(code: str, detail: str | None = None,
 
 def retry_after_seconds() -> int:
     """Seconds until the limit that was just hit lets requests through again."""
-    from .ratelimits import current_limit
+    from authapp.http.ratelimits import current_limit
 
     current = current_limit()
     return max(1, int(current.reset_at - time.time())) if current else 60
@@ -209,9 +209,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limited(exc: RateLimitExceeded):
-        from . import audit
-        from .client_info import current_client
-        from .ratelimits import first_refusal_this_minute
+        from authapp.accounts import audit
+        from authapp.http.client import current_client
+        from authapp.http.ratelimits import first_refusal_this_minute
 
         wait = retry_after_seconds()
         if first_refusal_this_minute():

@@ -3,7 +3,7 @@
 from flask import current_app
 from zxcvbn import zxcvbn
 
-from .extensions import bcrypt
+from authapp.core.extensions import bcrypt
 
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) anything longer

@@ -6,14 +6,20 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, direct, sessions
-from .client_info import Client
-from .clock import utcnow
-from .errors import InvalidCredentials, UsernameTaken, ValidationFailed
-from .extensions import db
-from .models import User
-from .passwords import hash_password, needs_rehash, password_problems, verify_password
-from .usernames import MAX_LENGTH, normalize, username_key, username_problems
+from authapp.accounts import audit, sessions
+from authapp.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
+from authapp.accounts.usernames import MAX_LENGTH, normalize, username_key, username_problems
+from authapp.core.clock import utcnow
+from authapp.core.extensions import db
+from authapp.db import direct
+from authapp.db.models import User
+from authapp.http.client import Client
+from authapp.http.problems import InvalidCredentials, UsernameTaken, ValidationFailed
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
 SIGN_IN_BY_KEY = select(User.id, User.username, User.created_at, User.password_hash,

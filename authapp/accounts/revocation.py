@@ -9,8 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, exists, select
 
-from . import direct
-from .models import RevokedToken, Session, User
+from authapp.db import direct
+from authapp.db.models import RevokedToken, Session, User
 
 REVOCATION_CHECK = (
     select(

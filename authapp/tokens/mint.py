@@ -10,10 +10,10 @@ import jwt as pyjwt
 from flask import Response, current_app
 from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 
-from .clock import utcnow
-from .extensions import jwt
-from .models import MAX_USER_ID
-from .revocation import Principal, find_principal
+from authapp.accounts.revocation import Principal, find_principal
+from authapp.core.clock import utcnow
+from authapp.core.extensions import jwt
+from authapp.db.models import MAX_USER_ID
 
 # Header parameters that would let a token choose its own key: never honoured.
 FORBIDDEN_HEADER_PARAMS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})

@@ -28,8 +28,8 @@ from flask_jwt_extended.exceptions import (
     WrongTokenError,
 )
 
-from .revocation import Principal
-from .tokens import FORBIDDEN_HEADER_PARAMS, identity_claims_problem, load_principal
+from authapp.accounts.revocation import Principal
+from authapp.tokens.mint import FORBIDDEN_HEADER_PARAMS, identity_claims_problem, load_principal
 
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "sid"]
 _SCHEMES = re.compile(r",\s*")

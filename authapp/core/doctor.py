@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from .configuration import secret_problems
+from authapp.core.configuration import secret_problems
 
 ERROR = "error"
 WARNING = "warning"

@@ -11,7 +11,7 @@ scripts) are judged by the token checks alone.
 from flask import Flask, current_app, request
 from flask_cors import CORS
 
-from .errors import error_response
+from authapp.http.problems import error_response
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})

@@ -12,12 +12,13 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, direct
-from .client_info import Client
-from .clock import utcnow
-from .errors import TokenInvalid, TokenReused, TokenRevoked
-from .extensions import db
-from .models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
+from authapp.accounts import audit
+from authapp.core.clock import utcnow
+from authapp.core.extensions import db
+from authapp.db import direct
+from authapp.db.models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
+from authapp.http.client import Client
+from authapp.http.problems import TokenInvalid, TokenReused, TokenRevoked
 
 
 @dataclass(frozen=True)

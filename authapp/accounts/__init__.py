@@ -1,0 +1,1 @@
+"""Accounts, passwords, usernames, sessions, revocation and the audit trail."""

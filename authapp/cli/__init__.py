@@ -1,0 +1,13 @@
+"""Command-line administration run through ``flask``: one group per module."""
+
+from flask import Flask
+
+from authapp.cli.auth import auth_cli
+from authapp.cli.tokens import tokens_cli
+from authapp.cli.users import users_cli
+
+
+def register_commands(app: Flask) -> None:
+    """``flask users ...``, ``flask tokens ...``, ``flask auth ...``."""
+    for group in (users_cli, tokens_cli, auth_cli):
+        app.cli.add_command(group)

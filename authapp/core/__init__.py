@@ -1,0 +1,1 @@
+"""Application plumbing: extensions, configuration, doctor, logging, clock."""

@@ -1,0 +1,1 @@
+"""JWTs: types, keys, minting, verification."""
