@@ -28,11 +28,11 @@ from sqlalchemy import select
 from authapp import create_app
 from authapp.accounts import audit, sessions
 from authapp.core.clock import utcnow
+from authapp.core.errors import ServiceUnavailable
 from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import AuthEvent, RevokedToken, Session
 from authapp.http.client import SYSTEM
-from authapp.http.problems import ServiceUnavailable
 from config import TestingConfig
 
 REFRESH_COOKIE = "refresh_token_cookie"

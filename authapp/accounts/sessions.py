@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from authapp.accounts import audit
 from authapp.core.clock import utcnow
+from authapp.core.errors import TokenInvalid, TokenReused, TokenRevoked
 from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
 from authapp.http.client import Client
-from authapp.http.problems import TokenInvalid, TokenReused, TokenRevoked
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from authapp.accounts.passwords import (
 )
 from authapp.accounts.usernames import MAX_LENGTH, normalize, username_key, username_problems
 from authapp.core.clock import utcnow
+from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import User
 from authapp.http.client import Client
-from authapp.http.problems import InvalidCredentials, UsernameTaken, ValidationFailed
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
 SIGN_IN_BY_KEY = select(User.id, User.username, User.created_at, User.password_hash,

@@ -5,8 +5,8 @@ from flask import Response, jsonify
 from authapp.accounts import audit, sessions
 from authapp.api import bp
 from authapp.api.serializers import event_json, session_json, user_json
+from authapp.core.errors import ResourceNotFound
 from authapp.http.client import current_client
-from authapp.http.problems import NotFound
 from authapp.tokens.verify import access_token_required, current_principal
 
 EVENTS_PAGE = 50
@@ -31,7 +31,7 @@ def list_sessions() -> Response:
 def revoke_session(session_id: str) -> Response:
     if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id,
                                    client=current_client()):
-        raise NotFound("No such session.")
+        raise ResourceNotFound("No such session.")
     return Response(status=204)
 
 

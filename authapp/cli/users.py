@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from authapp.accounts import audit, sessions, users
 from authapp.core.clock import utcnow
+from authapp.core.errors import UsernameTaken, ValidationFailed
 from authapp.core.extensions import db
 from authapp.db.models import Session, User
 from authapp.http.client import SYSTEM
-from authapp.http.problems import UsernameTaken, ValidationFailed
 
 users_cli = AppGroup("users", help="Create, list, disable and sign out user accounts.")
 

@@ -30,8 +30,8 @@ from sqlalchemy import Select, Table, bindparam, event, insert
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
+from authapp.core.errors import ServiceUnavailable
 from authapp.core.extensions import db
-from authapp.http.problems import ServiceUnavailable
 
 EXTENSION_KEY = "authapp.direct_connections"
 

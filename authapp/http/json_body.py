@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from authapp.http.problems import InvalidJSON, UnsupportedMediaType, ValidationFailed
+from authapp.core.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
 
 
 def json_body() -> dict[str, Any]:

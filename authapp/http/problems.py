@@ -1,4 +1,4 @@
-"""Our own exceptions and the one place that turns any error into a response.
+"""The one place that turns any error into a response.
 
 API requests (``/api``) get RFC 9457 problem+json; pages get a friendly HTML
 page.  Nothing a client sends reaches it as a stack trace.
@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError as FormCSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from authapp.core.errors import PROBLEMS, TOKEN_ERROR_CODES, AuthError
 from authapp.core.extensions import db
 from authapp.http.headers import is_api_request
 
@@ -25,28 +26,6 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 REALM = 'Bearer realm="authapp"'
 
-# code -> (status, title): the contract's error vocabulary, in one place.
-PROBLEMS: dict[str, tuple[int, str]] = {
-    "invalid_json": (400, "Request body is not valid JSON"),
-    "bad_request": (400, "Bad request"),
-    "token_missing": (401, "Authentication required"),
-    "token_invalid": (401, "Token is invalid"),
-    "token_expired": (401, "Token has expired"),
-    "token_revoked": (401, "Token has been revoked"),
-    "token_reused": (401, "Refresh token was already used"),
-    "invalid_credentials": (401, "Invalid username or password"),
-    "fresh_token_required": (401, "A fresh sign-in is required"),
-    "csrf_failed": (403, "CSRF check failed"),
-    "not_found": (404, "Not found"),
-    "method_not_allowed": (405, "Method not allowed"),
-    "username_taken": (409, "Username is taken"),
-    "payload_too_large": (413, "Payload too large"),
-    "unsupported_media_type": (415, "Unsupported media type"),
-    "validation_error": (422, "Validation failed"),
-    "rate_limited": (429, "Too many requests"),
-    "internal_error": (500, "Internal server error"),
-    "service_unavailable": (503, "Service unavailable"),
-}
 # Codes for errors Flask or Werkzeug raise themselves (routing, body size, ...).
 HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                      413: "payload_too_large", 415: "unsupported_media_type",
@@ -55,47 +34,6 @@ HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allo
 PAGE_TITLES = {"csrf_failed": "This form has expired", "not_found": "Page not found",
                "rate_limited": "Too many attempts", "internal_error": "Something went wrong",
                "service_unavailable": "We'll be right back"}
-TOKEN_ERROR_CODES = {"token_invalid", "token_expired", "token_revoked", "token_reused",
-                     "fresh_token_required"}
-
-
-class AuthError(Exception):
-    """An error with a contract code; raised anywhere, answered in one handler."""
-
-    code = "bad_request"
-
-    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail or PROBLEMS[self.code][1])
-        self.detail = detail or PROBLEMS[self.code][1]
-        self.errors = errors
-        self.headers = headers or {}
-
-
-def _error(code: str) -> type[AuthError]:
-    return type("".join(part.title() for part in code.split("_")), (AuthError,), {"code": code})
-
-
-InvalidJSON = _error("invalid_json")
-UnsupportedMediaType = _error("unsupported_media_type")
-InvalidCredentials = _error("invalid_credentials")
-TokenInvalid = _error("token_invalid")
-TokenRevoked = _error("token_revoked")
-TokenReused = _error("token_reused")
-UsernameTaken = _error("username_taken")
-NotFound = _error("not_found")
-ServiceUnavailable = _error("service_unavailable")
-
-
-class ValidationFailed(AuthError):
-    """422 with per-field messages."""
-
-    code = "validation_error"
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("One or more fields are invalid.", errors=errors)
-
-
 def wants_problem_json() -> bool:
     """API paths answer problem+json; everything else answers HTML."""
     return is_api_request()
@@ -157,7 +95,8 @@ TOKEN_ERRORS: list[tuple[type[Exception], str, str]] = [
     (jwt_errors.NoAuthorizationError, "token_missing", "No token was sent."),
     (pyjwt.ExpiredSignatureError, "token_expired", "The token has expired."),
     (jwt_errors.RevokedTokenError, "token_revoked", "The token has been revoked."),
-    (jwt_errors.FreshTokenRequired, "fresh_token_required", "This action needs a fresh sign-in."),
+    (jwt_errors.FreshTokenRequired, "reauthentication_required",
+     "This action needs a recent sign-in."),
     (jwt_errors.WrongTokenError, "token_invalid", "Wrong token type for this endpoint."),
 ]
 TOKEN_INVALID = ("token_invalid",

@@ -18,8 +18,8 @@ from jwt import PyJWTError
 from authapp.accounts import sessions, users
 from authapp.accounts.revocation import Principal
 from authapp.accounts.users import Account
+from authapp.core.errors import AuthError
 from authapp.http.client import current_client
-from authapp.http.problems import AuthError
 from authapp.tokens.mint import issue_tokens, load_principal, token_expiry
 from authapp.tokens.verify import decode_verified
 

@@ -6,9 +6,9 @@ Every POST here is checked by Flask-WTF's CSRFProtect before the view runs.
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from authapp.accounts import audit, sessions, users
+from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.db.models import AuthEvent
 from authapp.http.client import current_client
-from authapp.http.problems import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.web import bp
 from authapp.web.devices import describe_device
 from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm
