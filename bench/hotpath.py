@@ -27,7 +27,7 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 
 from bench import data
-from bench.run import DEFAULT_POSTGRES_URL
+from bench.cli import DEFAULT_POSTGRES_URL
 
 SECRET_KEY = "bench-profile-secret-key-0123456789abcdef"  # noqa: S105  (throwaway database)
 JWT_SECRET_KEY = "bench-profile-jwt-secret-key-0123456789abcdef"  # noqa: S105

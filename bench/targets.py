@@ -1,0 +1,76 @@
+"""The benchmark's targets, as data: the one place their thresholds are written.
+
+``python -m bench.targets`` prints them as the Markdown table in bench/README.md.
+"""
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bench.figures import FIGURES, Record
+
+COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
+    ">=": ("≥", operator.ge), ">": (">", operator.gt),
+    "<=": ("≤", operator.le), "<": ("<", operator.lt),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """On the rows of ``scenario`` (optionally of one database or worker class),
+    ``figure`` compared to ``threshold`` by ``comparison`` holds."""
+
+    name: str
+    scenario: str  # how the rows' scenario column starts
+    figure: str  # a key of bench.figures.FIGURES
+    comparison: str  # a key of COMPARISONS
+    threshold: float
+    database: str | None = None  # None: every database
+    worker_class: str | None = None  # None: every worker setup
+
+    @property
+    def title(self) -> str:
+        text = FIGURES[self.figure].wording.format(
+            scenario=self.scenario, comparison=COMPARISONS[self.comparison][0],
+            threshold=f"{self.threshold:g}")
+        if self.database is not None:
+            text += f" on {self.database}"
+        if self.worker_class is not None:
+            text += f" with {self.worker_class} workers"
+        return text
+
+    def selects(self, row: Record) -> bool:
+        return (row["scenario"].startswith(self.scenario)
+                and self.database in (None, row["database"])
+                and self.worker_class in (None, row["workers"].split("×")[0]))
+
+    def holds(self, value: float) -> bool:
+        return COMPARISONS[self.comparison][1](value, self.threshold)
+
+    def cell(self, row: Record) -> str:
+        """Which row a check is about, leaving out what the title already says."""
+        parts = [row["database"]] if self.database is None else []
+        return ", ".join([*parts, row["workers"], *filter(None, [row["notes"].get("rows")])])
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("me-sqlite", "/api/me", "ratio_b", ">=", 0.9, database="sqlite"),
+    Target("me-postgresql", "/api/me", "ratio_b", ">=", 0.75, database="postgresql"),
+    Target("me-table-size", "/api/me", "largest_table", ">=", 0.95),
+    Target("refresh-rate", "refresh", "ratio_a", ">=", 0.16, database="sqlite"),
+    Target("refresh-p99", "refresh", "p99_ms", "<", 50, database="sqlite",
+           worker_class="gthread"),
+    Target("login-overhead", "login", "overhead_ms", "<", 3),
+)
+
+
+def markdown(targets: Sequence[Target] = TARGETS) -> str:
+    """The targets as a Markdown table: name, what must hold, the figure it is read from."""
+    lines = ["| target | holds when | figure |", "|---|---|---|"]
+    lines += [f"| `{target.name}` | {target.title} | {FIGURES[target.figure].meaning} |"
+              for target in targets]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
