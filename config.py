@@ -42,6 +42,9 @@ class Config:
     # Requests: "over 64 KiB" means over 65,536 bytes.
     MAX_CONTENT_LENGTH = 65_536
     MAX_JSON_DEPTH = 32
+    # Longer request targets answer 414, longer header lines 431 (gunicorn's limits sit above).
+    MAX_REQUEST_TARGET_BYTES = 4096
+    MAX_HEADER_FIELD_BYTES = 8192
 
     # Rate limits (Flask-Limiter). Shared across instances with a Redis storage URI.
     RATELIMIT_ENABLED = True
@@ -90,6 +93,9 @@ class ProductionConfig(Config):
     JWT_COOKIE_SECURE = True
     JWT_ACCESS_COOKIE_NAME = "__Host-access_token_cookie"
     JWT_REFRESH_COOKIE_NAME = "__Host-refresh_token_cookie"
+    # The readable double-submit twins too (Path=/, no Domain): /app reads the name from config.
+    JWT_ACCESS_CSRF_COOKIE_NAME = "__Host-csrf_access_token"
+    JWT_REFRESH_CSRF_COOKIE_NAME = "__Host-csrf_refresh_token"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
     LOG_FORMAT = "json"

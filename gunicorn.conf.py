@@ -17,6 +17,13 @@ keepalive = 5
 max_requests = 10_000  # recycle workers now and then; jitter avoids a thundering herd
 max_requests_jitter = 1_000
 
+# A little above the app's own MAX_REQUEST_TARGET_BYTES (4096) and MAX_HEADER_FIELD_BYTES
+# (8192), so the app answers an over-long path or header itself (414/431 problem+json);
+# only what exceeds these backstops gets gunicorn's own page.
+limit_request_line = 6144
+limit_request_field_size = 12288
+limit_request_fields = 100
+
 # Access log without query strings or headers, so no token can end up in it.
 accesslog = "-"
 errorlog = "-"

@@ -12,6 +12,7 @@ from authapp.http.body_limit import BodySizeLimit, check_body_size
 from authapp.http.cross_site import register_cross_site_defences
 from authapp.http.headers import register_security_headers
 from authapp.http.ratelimits import register_rate_limits
+from authapp.http.request_limits import check_request_limits
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None,
@@ -31,6 +32,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None,
 
 def register_request_guards(app: Flask) -> None:
     """Checks every request passes before anything reads its body or cookies."""
+    app.before_request(check_request_limits)
     app.wsgi_app = BodySizeLimit(app.wsgi_app,  # type: ignore[method-assign]
                                  app.config["MAX_CONTENT_LENGTH"])
     app.before_request(check_body_size)

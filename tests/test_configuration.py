@@ -151,8 +151,8 @@ def test_production_login_sets_a_host_prefixed_secure_refresh_cookie(app: Flask,
     assert refresh.get("path") == "/"
     assert "domain" not in refresh
     assert "httponly" in refresh
-    assert "csrf_refresh_token" in cookies
-    assert "secure" in cookies["csrf_refresh_token"]
+    assert "__Host-csrf_refresh_token" in cookies
+    assert "secure" in cookies["__Host-csrf_refresh_token"]
 
 
 def test_production_sends_hsts_of_at_least_a_year_on_every_response(app: Flask,

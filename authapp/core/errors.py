@@ -25,6 +25,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "username_taken": (409, "Username is taken"),
     "payload_too_large": (413, "Payload too large"),
+    "uri_too_long": (414, "Request target too long"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "validation_error": (422, "Validation failed"),
     "rate_limited": (429, "Too many requests"),

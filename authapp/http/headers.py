@@ -26,6 +26,9 @@ EVERY_RESPONSE = [
 ]
 # API answers carry tokens or personal data: no cache may keep them.
 API_RESPONSES = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+# Every page can show who is signed in (the header) and carries per-visitor CSRF tokens,
+# so no HTML answer may be kept either (ASVS 14.3.2). Static files stay cacheable.
+PAGE_CACHE_CONTROL = "no-store"
 
 
 def is_api_request() -> bool:
@@ -53,7 +56,12 @@ def register_security_headers(app: Flask) -> None:
     api_headers = headers + API_RESPONSES
 
     def add_security_headers(response: Response) -> Response:
-        response.headers.extend(api_headers if is_api_request() else headers)
+        if is_api_request():
+            response.headers.extend(api_headers)
+            return response
+        response.headers.extend(headers)
+        if response.mimetype == "text/html":
+            response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
         return response
 
     app.after_request(add_security_headers)

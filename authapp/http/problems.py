@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import jwt as pyjwt
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_jwt_extended import exceptions as jwt_errors
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError as FormCSRFError
@@ -28,12 +28,14 @@ REALM = 'Bearer realm="authapp"'
 
 # Codes for errors Flask or Werkzeug raise themselves (routing, body size, ...).
 HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-                     413: "payload_too_large", 415: "unsupported_media_type",
-                     429: "rate_limited", 503: "service_unavailable"}
+                     413: "payload_too_large", 414: "uri_too_long",
+                     415: "unsupported_media_type", 429: "rate_limited",
+                     431: "request_header_fields_too_large", 503: "service_unavailable"}
 # Friendlier headings for the HTML error page than the API's titles.
 PAGE_TITLES = {"csrf_failed": "This form has expired", "not_found": "Page not found",
                "rate_limited": "Too many attempts", "internal_error": "Something went wrong",
                "service_unavailable": "We'll be right back"}
+NOT_FOUND_DETAIL = "There is nothing at this address. The link may be old or mistyped."
 def wants_problem_json() -> bool:
     """API paths answer problem+json; everything else answers HTML."""
     return is_api_request()
@@ -140,11 +142,15 @@ def register_errorhandlers(app: Flask) -> None:
         if valid_methods:
             headers["Allow"] = ", ".join(valid_methods)
         detail = exc.description if exc.code != 500 else None
+        if status == 404:
+            detail = NOT_FOUND_DETAIL
         if isinstance(exc, FormCSRFError):
             code = "csrf_failed"
             detail = ("This form expired or was sent from another site. "
                       "Go back, reload the page and try again.")
-        return error_response(code, detail, headers=headers)
+        response = make_response(error_response(code, detail, headers=headers))
+        response.headers.update(headers)  # the HTML page too: a 405 names what is allowed
+        return response
 
     @app.errorhandler(RateLimitExceeded)
     def handle_rate_limited(exc: RateLimitExceeded):

@@ -15,8 +15,19 @@ function show(name) {
   for (const view of views) view.hidden = view.dataset.view !== name;
 }
 
+// The site header was rendered by the server; keep it telling the truth as the client
+// signs in and out.
+function renderHeader(user) {
+  for (const item of document.querySelectorAll("[data-signed-in]")) item.hidden = !user;
+  for (const item of document.querySelectorAll("[data-signed-out]")) item.hidden = Boolean(user);
+  const name = document.querySelector("[data-header-username]");
+  if (name) name.textContent = user ? user.username : "";
+}
+
 function render() {
-  if (client.signedIn && client.user) {
+  const user = client.signedIn ? client.user : null;
+  renderHeader(user);
+  if (user) {
     $("#js-username-display").textContent = client.user.username;
     show("signed-in");
   } else {
