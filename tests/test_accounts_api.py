@@ -5,40 +5,24 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import psycopg
 import pytest
-from conftest import PASSWORD, make_config
 from sqlalchemy import select
+from support.api import PASSWORD, login, register
+from support.apps import make_config
+from support.problems import assert_problem
 
 from authapp import create_app
 from authapp.accounts import users
 from authapp.core.extensions import db
 from authapp.db.models import User
 
-PROBLEM_JSON = "application/problem+json"
 NEW_PASSWORD = "purple monkey dishwasher 1987"
 TWO_WEEKS = 1_209_600
 EMOJI = "😀😃😄😁😆😅😂🤣😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛😝😜🤪🤨🧐🤓😎🥳"
 
 
-def register(client, username="alice", password=PASSWORD, **extra):
-    return client.post("/api/auth/register",
-                       json={"username": username, "password": password, **extra})
-
-
-def login(client, username="alice", password=PASSWORD, **extra):
-    return client.post("/api/auth/login",
-                       json={"username": username, "password": password, **extra})
-
-
 def change_password(client, headers, current=PASSWORD, new=NEW_PASSWORD):
     return client.post("/api/auth/password", headers=headers,
                        json={"current_password": current, "new_password": new})
-
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM_JSON
-    assert response.json["code"] == code
-    assert response.json["status"] == status
 
 
 def set_cookies(response):

@@ -12,12 +12,13 @@ import re
 from typing import Any
 
 import pytest
-import time_machine
-from conftest import PASSWORD, AuthActions
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from test_pages import csrf_token, page_login, page_register
+from support.api import PASSWORD, AuthActions, bearer, login
+from support.clock import later
+from support.pages import csrf_token, page_login, page_register
+from support.tokens import claims
 
 from authapp.accounts import users
 from authapp.core.extensions import db
@@ -59,25 +60,6 @@ def only(app: Flask, event_type: str) -> dict[str, Any]:
     return events[0]
 
 
-def sid_of(token: str) -> str:
-    import jwt
-
-    return jwt.decode(token, options={"verify_signature": False})["sid"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def login(client: FlaskClient, username: str = "alice", password: str = PASSWORD, **extra: Any):
-    return client.post("/api/auth/login",
-                       json={"username": username, "password": password, **extra})
-
-
-def after(seconds: int):
-    return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
-
-
 @pytest.fixture
 def alice(app: Flask) -> FlaskClient:
     return browser(app, ALICE_IP, ALICE_UA)
@@ -109,7 +91,7 @@ def test_login_succeeded_is_recorded_with_its_session(app, alice):
     signed_in = auth.login()
     event = only(app, "login_succeeded")
     assert event["user_id"] == signed_in.user["id"]
-    assert event["session_id"] == sid_of(signed_in.access_token)
+    assert event["session_id"] == claims(signed_in.access_token)["sid"]
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
@@ -136,7 +118,7 @@ def test_refresh_is_recorded(app, alice):
     assert response.status_code == 200
     event = only(app, "refresh")
     assert event["user_id"] == signed_in.user["id"]
-    assert event["session_id"] == sid_of(signed_in.access_token)
+    assert event["session_id"] == claims(signed_in.access_token)["sid"]
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
@@ -146,14 +128,14 @@ def test_token_reuse_records_both_the_signed_in_device_and_the_replaying_client(
     assert alice.post("/api/auth/refresh", headers=bearer(stolen)).status_code == 200
 
     thief = browser(app, THIEF_IP, THIEF_UA)
-    with after(60):  # past the grace window
+    with later(seconds=60):  # past the grace window
         response = thief.post("/api/auth/refresh", headers=bearer(stolen))
     assert response.status_code == 401
     assert response.json["code"] == "token_reused"
 
     event = only(app, "token_reused")
     assert event["user_id"] == signed_in.user["id"]
-    assert event["session_id"] == sid_of(stolen)
+    assert event["session_id"] == claims(stolen)["sid"]
     assert (event["ip"], event["user_agent"]) == (THIEF_IP, THIEF_UA)
     assert event["details"]["signed_in_ip"] == ALICE_IP
     assert event["details"]["signed_in_user_agent"] == ALICE_UA
@@ -166,7 +148,7 @@ def test_logout_is_recorded(app, alice):
     assert alice.post("/api/auth/logout", headers=signed_in.headers).status_code == 204
     event = only(app, "logout")
     assert event["user_id"] == signed_in.user["id"]
-    assert event["session_id"] == sid_of(signed_in.access_token)
+    assert event["session_id"] == claims(signed_in.access_token)["sid"]
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
@@ -187,7 +169,7 @@ def test_revoking_one_session_is_recorded_for_that_session(app, alice):
     auth.register()
     other = auth.login(client=browser(app, BOB_IP, BOB_UA))
     signed_in = auth.login()
-    target = sid_of(other.access_token)
+    target = claims(other.access_token)["sid"]
     response = alice.delete(f"/api/sessions/{target}", headers=signed_in.headers)
     assert response.status_code == 204
     event = only(app, "session_revoked")
@@ -208,7 +190,7 @@ def test_password_change_is_recorded(app, alice):
     assert response.status_code == 204
     event = only(app, "password_changed")
     assert event["user_id"] == signed_in.user["id"]
-    assert event["session_id"] == sid_of(signed_in.access_token)
+    assert event["session_id"] == claims(signed_in.access_token)["sid"]
     assert event["details"]["other_sessions_revoked"] == 1
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
     details = json.dumps(event["details"])
@@ -270,7 +252,7 @@ def test_every_event_is_logged_as_one_json_line(app, alice, audit_log):
     assert login(alice, "nobody-here", WRONG).status_code == 401
     refreshed = alice.post("/api/auth/refresh", headers=signed_in.refresh_headers).json
     other = auth.login(client=browser(app, BOB_IP, BOB_UA))
-    assert alice.delete(f"/api/sessions/{sid_of(other.access_token)}",
+    assert alice.delete(f"/api/sessions/{claims(other.access_token)['sid']}",
                         headers=signed_in.headers).status_code == 204
     assert alice.post("/api/auth/password", headers=bearer(refreshed["access_token"]),
                       json={"current_password": PASSWORD,
@@ -352,17 +334,17 @@ def test_events_api_lists_the_callers_own_events_newest_first(app, alice):
     alice_auth, bob_auth = AuthActions(alice), AuthActions(bob)
     alice_auth.register()
     bob_auth.register("bob")
-    with after(1):
+    with later(seconds=1):
         first = alice_auth.login()
         bob_auth.login("bob")
-    with after(2):
+    with later(seconds=2):
         assert login(alice, password=WRONG).status_code == 401
         assert login(alice, "bob", WRONG).status_code == 401  # bob's event, from alice's client
-    with after(3):
+    with later(seconds=3):
         second = alice_auth.login()
-    with after(4):
+    with later(seconds=4):
         assert alice.post("/api/auth/refresh", headers=second.refresh_headers).status_code == 200
-    with after(5):
+    with later(seconds=5):
         response = alice.get("/api/events", headers=first.headers)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
@@ -376,17 +358,17 @@ def test_events_api_lists_the_callers_own_events_newest_first(app, alice):
         assert dt.datetime.fromisoformat(event["created_at"]).utcoffset() == dt.timedelta(0)
     moments = [dt.datetime.fromisoformat(e["created_at"]) for e in events]
     assert moments == sorted(moments, reverse=True)
-    assert events[0]["session_id"] == sid_of(second.access_token)
-    assert events[1]["session_id"] == sid_of(second.access_token)
-    assert events[3]["session_id"] == sid_of(first.access_token)
+    assert events[0]["session_id"] == claims(second.access_token)["sid"]
+    assert events[1]["session_id"] == claims(second.access_token)["sid"]
+    assert events[3]["session_id"] == claims(first.access_token)["sid"]
     assert events[2]["details"]["reason"] == "wrong_password"
 
-    with after(6):
+    with later(seconds=6):
         bob_events = bob.get("/api/events", headers=bob_auth.login("bob").headers).json["events"]
     assert [e["type"] for e in bob_events] == [
         "login_succeeded", "login_failed", "login_succeeded", "register"]
     assert bob_events[1]["ip"] == ALICE_IP  # the failed attempt on bob came from alice's client
-    alice_sessions = {sid_of(first.access_token), sid_of(second.access_token), None}
+    alice_sessions = {claims(first.access_token)["sid"], claims(second.access_token)["sid"], None}
     assert {e["session_id"] for e in events} <= alice_sessions
 
 
@@ -431,7 +413,7 @@ def test_account_page_title_is_just_the_title(app, alice, with_theft):
         signed_in = AuthActions(alice).login()
         assert alice.post("/api/auth/refresh", headers=signed_in.refresh_headers
                           ).status_code == 200
-        with after(60):
+        with later(seconds=60):
             response = alice.post("/api/auth/refresh", headers=signed_in.refresh_headers)
             assert response.json["code"] == "token_reused"
     page = alice.get("/account").data.decode()
@@ -445,7 +427,7 @@ def test_account_page_shows_suspected_theft_after_reuse(app, alice):
     phone = auth.login()
     stolen = phone.refresh_token
     assert auth.client.post("/api/auth/refresh", headers=bearer(stolen)).status_code == 200
-    with after(60):
+    with later(seconds=60):
         response = browser(app, THIEF_IP, THIEF_UA).post("/api/auth/refresh",
                                                           headers=bearer(stolen))
         assert response.json["code"] == "token_reused"
@@ -454,7 +436,7 @@ def test_account_page_shows_suspected_theft_after_reuse(app, alice):
     assert body.count('id="theft-heading"') == 1
     theft = body.split('id="theft-heading"', 1)[1].split("</section>", 1)[0]
     assert "Suspected theft" in theft
-    assert f'data-theft-session-id="{sid_of(stolen)}"' in theft
+    assert f'data-theft-session-id="{claims(stolen)["sid"]}"' in theft
     assert BOB_IP in theft
     assert "Suspected theft: a refresh token was used twice" in body.split(
         'id="activity-heading"', 1)[1]

@@ -8,37 +8,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import jwt as pyjwt
 import pytest
-from conftest import PASSWORD, AuthActions
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskCliRunner
 from sqlalchemy import event, func, insert, select, update
+from support.api import PASSWORD, AuthActions, bearer_refresh, login, me
+from support.problems import assert_problem
+from support.tokens import claims
 
 from authapp.core.clock import utcnow
 from authapp.core.extensions import db
 from authapp.db.models import AuthEvent, RevokedToken, Session, User
-
-
-def assert_problem(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.json["code"] == code, response.json
-
-
-def me(client: FlaskClient, access_token: str):
-    return client.get("/api/me", headers={"Authorization": f"Bearer {access_token}"})
-
-
-def refresh(client: FlaskClient, refresh_token: str | None):
-    return client.post("/api/auth/refresh", headers={"Authorization": f"Bearer {refresh_token}"})
-
-
-def login(client: FlaskClient, username: str = "alice", password: str = PASSWORD):
-    return client.post("/api/auth/login", json={"username": username, "password": password})
-
-
-def sid(access_token: str) -> str:
-    return pyjwt.decode(access_token, options={"verify_signature": False})["sid"]
 
 
 def users(runner: FlaskCliRunner, *args: str, **kwargs: Any):
@@ -128,7 +108,7 @@ def test_users_list_shows_each_account_with_its_live_session_count(
     stale = auth.login("alice")
     assert client.post("/api/auth/logout", headers=logged_out.headers).status_code == 204
     with app.app_context():  # a session past its expiry is not live either
-        db.session.execute(update(Session).where(Session.id == sid(stale.access_token))
+        db.session.execute(update(Session).where(Session.id == claims(stale.access_token)["sid"])
                            .values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     auth.register("bob")
@@ -175,7 +155,7 @@ def test_disabling_a_user_rejects_their_access_and_refresh_tokens_at_once(
     assert result.exit_code == 0, result.output
     assert "Disabled alice; revoked 1 session." in result.output
     assert_problem(me(client, signed_in.access_token), 401, "token_revoked")
-    assert_problem(refresh(client, signed_in.refresh_token), 401, "token_revoked")
+    assert_problem(bearer_refresh(client, signed_in.refresh_token), 401, "token_revoked")
     [disabled] = events(app, "user_disabled")
     assert disabled.user_agent == "authapp-cli"
     assert disabled.details["sessions_revoked"] == 1
@@ -237,7 +217,7 @@ def test_revoke_sessions_kills_every_token_of_that_user_only(
     assert "Revoked 2 sessions of alice." in result.output
     for signed_in in (phone, laptop):
         assert_problem(me(client, signed_in.access_token), 401, "token_revoked")
-        assert_problem(refresh(client, signed_in.refresh_token), 401, "token_revoked")
+        assert_problem(bearer_refresh(client, signed_in.refresh_token), 401, "token_revoked")
     assert me(client, bob.access_token).status_code == 200
     assert login(client).status_code == 200  # the account itself still works
     [revoked] = events(app, "session_revoked")

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD
 from live_server import (
     Call,
     assert_no_server_errors,
@@ -24,6 +23,7 @@ from live_server import (
     summary,
 )
 from live_server import live_server as run_live_server
+from support.api import PASSWORD
 
 pytestmark = pytest.mark.live
 

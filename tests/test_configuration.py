@@ -15,20 +15,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import conftest
 import psycopg
 import pytest
 from alembic import command
 from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
+from support.api import PASSWORD, AuthActions, login, register
+from support.apps import MIGRATIONS, make_config
+from support.services import POSTGRES_ADMIN_URL
 
 import authapp
 from authapp import create_app
 from authapp.core.extensions import db
 from config import TestingConfig
 
-MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 TABLES = {"users", "sessions", "revoked_tokens"}
 
 
@@ -135,12 +136,10 @@ def test_production_login_sets_a_host_prefixed_secure_refresh_cookie(app: Flask,
     prod = production(database_url, SECRET_KEY=strong_secret(), JWT_SECRET_KEY=strong_secret(),
                       BCRYPT_LOG_ROUNDS=4)
     client = prod.test_client()
-    registered = client.post("/api/auth/register",
-                             json={"username": "prod", "password": conftest.PASSWORD})
+    registered = register(client, "prod")
     assert registered.status_code == 201, registered.json
 
-    response = client.post("/api/auth/login",
-                           json={"username": "prod", "password": conftest.PASSWORD})
+    response = login(client, "prod")
 
     assert response.status_code == 200, response.json
     cookies = dict(_set_cookie_attributes(h) for h in response.headers.getlist("Set-Cookie"))
@@ -203,13 +202,12 @@ def test_development_prefers_secrets_from_the_environment(
 def test_access_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPatch,
                                                     app: Flask, database_url: str) -> None:
     monkeypatch.setenv("AUTHAPP_JWT_ACCESS_TOKEN_EXPIRES", "60")
-    configured = create_app(conftest.make_config(database_url))
+    configured = create_app(make_config(database_url))
     assert configured.config["JWT_ACCESS_TOKEN_EXPIRES"] == 60
-    auth = conftest.AuthActions(configured.test_client())
+    auth = AuthActions(configured.test_client())
 
     signed_in = auth.signed_in("timer")
-    response = auth.client.post("/api/auth/login",
-                                json={"username": "timer", "password": conftest.PASSWORD})
+    response = login(auth.client, "timer")
 
     assert response.json["expires_in"] == 60
     refreshed = auth.client.post("/api/auth/refresh", headers=signed_in.refresh_headers)
@@ -220,13 +218,13 @@ def test_access_token_lifetime_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_bcrypt_rounds_from_the_environment_are_an_int(monkeypatch: pytest.MonkeyPatch,
                                                        sqlite_url: str) -> None:
     monkeypatch.setenv("AUTHAPP_BCRYPT_LOG_ROUNDS", "5")
-    app = create_app(conftest.make_config(sqlite_url))
+    app = create_app(make_config(sqlite_url))
     rounds = app.config["BCRYPT_LOG_ROUNDS"]
     assert rounds == 5 and type(rounds) is int
     from authapp.accounts.passwords import hash_password
 
     with app.app_context():
-        assert hash_password(conftest.PASSWORD).startswith("$2b$05$")
+        assert hash_password(PASSWORD).startswith("$2b$05$")
 
 
 def test_boolean_from_the_environment_is_json_parsed(monkeypatch: pytest.MonkeyPatch,
@@ -279,7 +277,7 @@ def fresh_database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Itera
         return
     postgres_url = request.getfixturevalue("postgres_url")
     name = postgres_url.rsplit("/", 1)[1] + "_mig"
-    with psycopg.connect(conftest.POSTGRES_ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
             yield postgres_url.rsplit("/", 1)[0] + "/" + name
@@ -288,7 +286,7 @@ def fresh_database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Itera
 
 
 def test_migration_matches_the_models_and_round_trips(fresh_database_url: str) -> None:
-    app = create_app(conftest.make_config(fresh_database_url))
+    app = create_app(make_config(fresh_database_url))
     with app.app_context():
         try:
             upgrade(directory=MIGRATIONS)
@@ -311,7 +309,7 @@ def test_migration_matches_the_models_and_round_trips(fresh_database_url: str) -
 
 
 def test_sqlite_connections_use_wal_and_a_busy_timeout(sqlite_url: str) -> None:
-    app = create_app(conftest.make_config(sqlite_url))
+    app = create_app(make_config(sqlite_url))
     with app.app_context():
         try:
             with db.engine.connect() as connection:

@@ -10,11 +10,13 @@ Every test runs on SQLite and PostgreSQL.
 from collections.abc import Iterator
 
 import pytest
-from conftest import PASSWORD, AuthActions, delete_all_rows, make_config
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from test_pages import csrf_token, page_login, page_register
+from support.api import PASSWORD, AuthActions, login, register
+from support.apps import delete_all_rows, make_config
+from support.pages import csrf_token, page_login, page_register
+from support.problems import assert_problem
 
 from authapp import create_app
 from authapp.core.extensions import db
@@ -24,7 +26,6 @@ OWN_ORIGIN = "http://localhost"
 EVIL = "https://evil.example"
 FRONTEND = "https://app.example"
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Origin": EVIL}
-PROBLEM_JSON = "application/problem+json"
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
 
@@ -37,8 +38,7 @@ def csrf_header(client: FlaskClient) -> dict[str, str]:
 
 
 def cookie_login(client: FlaskClient, **kwargs) -> None:
-    response = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
-                           **kwargs)
+    response = login(client, **kwargs)
     assert response.status_code == 200, response.json
 
 
@@ -59,9 +59,7 @@ def set_cookie_headers(response) -> dict[str, str]:
 
 
 def assert_csrf_failed(response) -> None:
-    assert response.status_code == 403, response.data
-    assert response.mimetype == PROBLEM_JSON
-    assert response.json["code"] == "csrf_failed"
+    assert_problem(response, 403, "csrf_failed")
     assert not any("token_cookie=ey" in c for c in response.headers.getlist("Set-Cookie"))
 
 
@@ -139,12 +137,9 @@ def test_cross_site_cookie_logout_is_refused(app, client, auth, path):
 
 def test_cross_site_login_and_register_are_refused(app, client, auth):
     auth.register()
-    response = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
-                           headers=CROSS_SITE)
+    response = login(client, headers=CROSS_SITE)
     assert_csrf_failed(response)
-    response = client.post("/api/auth/register",
-                           json={"username": "mallory", "password": PASSWORD},
-                           headers=CROSS_SITE)
+    response = register(client, "mallory", headers=CROSS_SITE)
     assert_csrf_failed(response)
     assert live_sessions(app) == 0
     assert count(app, "register") == 1
@@ -251,8 +246,7 @@ def test_a_listed_origin_can_sign_in_and_refresh_with_cookies(cors_app):
     AuthActions(client).register()
     from_frontend = {"Origin": FRONTEND, "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}
 
-    response = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
-                           headers=from_frontend)
+    response = login(client, headers=from_frontend)
     assert response.status_code == 200, response.json
     assert response.headers[ACAO] == FRONTEND
     assert response.headers[ACAC] == "true"
@@ -315,8 +309,7 @@ def test_without_cors_origins_nothing_is_shared_and_cookies_are_lax(client, auth
         "Access-Control-Request-Headers": "X-CSRF-TOKEN"})
     assert ACAO not in preflight.headers
 
-    response = client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
-                           headers={"Origin": OWN_ORIGIN, "Sec-Fetch-Site": "same-origin"})
+    response = login(client, headers={"Origin": OWN_ORIGIN, "Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 200
     assert ACAO not in response.headers
     cookies = set_cookie_headers(response)
@@ -328,8 +321,7 @@ def test_without_cors_origins_nothing_is_shared_and_cookies_are_lax(client, auth
         client.get("/api/health", headers={"Origin": FRONTEND}),
         client.post("/api/auth/refresh", headers={**csrf_header(client), "Origin": FRONTEND,
                                                   "Sec-Fetch-Site": "cross-site"}),
-        client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
-                    headers={"Origin": FRONTEND}),
+        login(client, headers={"Origin": FRONTEND}),
     ]
     assert [r.status_code for r in responses] == [200, 403, 403]
     assert all(ACAO not in r.headers for r in responses)

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import conftest
 import psycopg
 import pytest
 from flask import Flask
@@ -23,6 +22,8 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from live_server import free_port, request
 from live_server import live_server as run_live_server
 from sqlalchemy.engine import make_url
+from support.api import PASSWORD, AuthActions, SignedIn
+from support.apps import make_config
 
 from authapp import create_app
 from authapp.core.extensions import db
@@ -82,7 +83,7 @@ def forged_tokens(app: Flask) -> dict[str, str]:
 
 def api_calls(access: str, refresh: str) -> list[tuple[str, str, dict[str, Any]]]:
     """Requests that each need the database, as (method, path, test-client kwargs)."""
-    credentials = {"username": "alice", "password": conftest.PASSWORD}
+    credentials = {"username": "alice", "password": PASSWORD}
     return [
         ("GET", "/api/health", {}),
         ("POST", "/api/auth/register", {"json": {**credentials, "username": "newcomer"}}),
@@ -100,7 +101,7 @@ def api_calls(access: str, refresh: str) -> list[tuple[str, str, dict[str, Any]]
 
 def test_unreachable_database_answers_503_everywhere() -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
-    app = create_app(conftest.make_config(url))
+    app = create_app(make_config(url))
     client = app.test_client()
     tokens = forged_tokens(app)
 
@@ -196,10 +197,10 @@ def relay(postgres_database_url: str) -> Iterator[TCPRelay]:
 def test_app_recovers_by_itself_when_the_database_returns(app: Flask, relay: TCPRelay,
                                                           postgres_database_url: str) -> None:
     """``app`` cleans the tables afterwards; the app under test reaches PostgreSQL via the relay."""
-    relayed = create_app(conftest.make_config(
+    relayed = create_app(make_config(
         _with_address(postgres_database_url, "127.0.0.1", relay.port)))
     client = relayed.test_client()
-    auth = conftest.AuthActions(client)
+    auth = AuthActions(client)
     signed_in = auth.signed_in("alice")
     assert client.get("/api/me", headers=signed_in.headers).status_code == 200
 
@@ -215,8 +216,8 @@ def test_app_recovers_by_itself_when_the_database_returns(app: Flask, relay: TCP
             db.engine.dispose()
 
 
-def assert_recovered(client: FlaskClient, auth: conftest.AuthActions,
-                     signed_in: conftest.SignedIn) -> None:
+def assert_recovered(client: FlaskClient, auth: AuthActions,
+                     signed_in: SignedIn) -> None:
     """The very next requests succeed: no warm-up request, no retry."""
     health = client.get("/api/health")
     assert health.status_code == 200, health.json
@@ -241,7 +242,7 @@ def terminate_connections(database_url: str) -> int:
 
 
 def test_pool_recovers_after_its_connections_are_terminated(app: Flask, client: FlaskClient,
-                                                            auth: conftest.AuthActions,
+                                                            auth: AuthActions,
                                                             postgres_database_url: str) -> None:
     signed_in = auth.signed_in("alice")
     assert client.get("/api/me", headers=signed_in.headers).status_code == 200
@@ -254,7 +255,7 @@ def test_pool_recovers_after_its_connections_are_terminated(app: Flask, client: 
 def test_live_server_recovers_after_its_connections_are_terminated(
         app: Flask, postgres_database_url: str) -> None:
     """Both gunicorn workers keep pooled connections; every one of them is killed at once."""
-    credentials = {"username": "alice", "password": conftest.PASSWORD}
+    credentials = {"username": "alice", "password": PASSWORD}
     with run_live_server(postgres_database_url) as base_url:
         assert request(base_url, "POST", "/api/auth/register",
                        json_body=credentials).status == 201
@@ -278,7 +279,7 @@ def test_live_server_recovers_after_its_connections_are_terminated(
 
 
 def test_disposing_the_engine_closes_the_direct_connections(app: Flask, client: FlaskClient,
-                                                            auth: conftest.AuthActions) -> None:
+                                                            auth: AuthActions) -> None:
     """They are detached from the pool, so the pool's dispose alone would leave them open."""
     signed_in = auth.signed_in("alice")
     assert client.get("/api/me", headers=signed_in.headers).status_code == 200

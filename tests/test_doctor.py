@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_config
 from flask import Flask
+from support.apps import make_config
 
 from authapp import create_app
 from authapp.core.configuration import check_production_secrets, secret_problems

@@ -1,37 +1,13 @@
 """Server-rendered pages through the test client: sign-in cookies, renewal, CSRF, redirects."""
 
-import datetime as dt
 import re
 
 import pytest
-import time_machine
-from conftest import PASSWORD
+from support.api import PASSWORD
+from support.clock import later
+from support.pages import csrf_token, page_login, page_register
 
 from authapp.web.signin import safe_next
-
-CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(client, path: str = "/login") -> str:
-    match = CSRF_FIELD.search(client.get(path).data)
-    assert match, "page has no CSRF field"
-    return match.group(1).decode()
-
-
-def page_register(client, username: str = "alice", password: str = PASSWORD):
-    return client.post("/register", data={
-        "csrf_token": csrf_token(client, "/register"), "username": username,
-        "password": password, "confirm": password})
-
-
-def page_login(client, username: str = "alice", password: str = PASSWORD, next_: str = ""):
-    return client.post("/login", data={
-        "csrf_token": csrf_token(client), "username": username, "password": password,
-        "next": next_})
-
-
-def later(minutes: int):
-    return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes))
 
 
 def test_register_form_signs_in_and_sets_both_token_cookies(client):

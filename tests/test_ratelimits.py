@@ -18,19 +18,22 @@ from typing import Any
 
 import pytest
 import time_machine
-from conftest import PASSWORD, make_config, require_service
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, select
-from test_pages import csrf_token, later, page_login
+from sqlalchemy import select
+from support import api
+from support.api import PASSWORD, register
+from support.apps import delete_all_rows, make_config
+from support.clock import later
+from support.pages import csrf_token, page_login
+from support.problems import assert_problem
+from support.services import REDIS_URL, require_service
 
 from authapp import create_app
 from authapp.core.extensions import db
-from authapp.db.models import AuthEvent, RevokedToken, Session, User
+from authapp.db.models import AuthEvent
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WRONG = "not the right password at all"
-PROBLEM_JSON = "application/problem+json"
 
 # Every key prefix this module hands out; each Redis test deletes the keys of all of them.
 USED_PREFIXES: list[str] = []
@@ -59,13 +62,10 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield make
     if apps:
-        with apps[0].app_context():
-            for model in (AuthEvent, RevokedToken, Session, User):
-                db.session.execute(delete(model))
-            db.session.commit()
-        for app in apps:
-            with app.app_context():
-                db.engine.dispose()
+        delete_all_rows(apps[0])
+    for app in apps[1:]:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -92,15 +92,9 @@ def new_prefix() -> str:
     return prefix
 
 
-def register(client: FlaskClient, username: str, **kwargs: Any):
-    return client.post("/api/auth/register",
-                       json={"username": username, "password": PASSWORD}, **kwargs)
-
-
-def login(client: FlaskClient, username: str, password: str = PASSWORD, **kwargs: Any):
-    return client.post("/api/auth/login",
-                       json={"username": username, "password": password,
-                             "refresh_in_body": True}, **kwargs)
+def login(client: FlaskClient, username: str, password: str = PASSWORD, **options: Any):
+    """A bearer-mode login: the refresh token in the body, no cookies in the jar."""
+    return api.login(client, username, password, refresh_in_body=True, **options)
 
 
 def from_ip(address: str) -> dict[str, Any]:
@@ -109,11 +103,7 @@ def from_ip(address: str) -> dict[str, Any]:
 
 def assert_rate_limited(response) -> int:
     """A 429 problem+json ``rate_limited`` with ``Retry-After`` in whole seconds; returns it."""
-    assert response.status_code == 429, response.data
-    assert response.mimetype == PROBLEM_JSON
-    body = response.json
-    assert body["code"] == "rate_limited"
-    assert body["status"] == 429
+    body = assert_problem(response, 429, "rate_limited")
     retry_after = response.headers.get("Retry-After", "")
     assert retry_after.isdigit(), f"Retry-After is not integer seconds: {retry_after!r}"
     seconds = int(retry_after)

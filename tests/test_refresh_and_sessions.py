@@ -6,24 +6,21 @@ minted inside a time travel are only used inside it, because PyJWT rejects an
 ``iat`` in the future.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 
-import jwt as pyjwt
 import pytest
 import time_machine
-from conftest import PASSWORD, AuthActions, make_config
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from support.api import PASSWORD, AuthActions, bearer, bearer_refresh, me
+from support.apps import make_config
+from support.problems import assert_problem
+from support.tokens import claims, forge
 
 from authapp import create_app
 from authapp.accounts import audit, sessions
@@ -33,7 +30,6 @@ from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import AuthEvent, RevokedToken, Session
 from authapp.http.client import SYSTEM
-from config import TestingConfig
 
 REFRESH_COOKIE = "refresh_token_cookie"
 CSRF_REFRESH_COOKIE = "csrf_refresh_token"
@@ -44,36 +40,6 @@ SESSION_KEYS = {"id", "created_at", "last_used_at", "expires_at", "user_agent", 
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def claims(token: str) -> dict[str, Any]:
-    """A token's payload, unverified (the server already verified it when it issued it)."""
-    return pyjwt.decode(token, options={"verify_signature": False})
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def sign_hs256(header: dict[str, Any], payload: dict[str, Any]) -> str:
-    """A JWS signed with the real test key, its header serialised exactly as given."""
-    signing_input = (f"{b64url(json.dumps(header).encode())}."
-                     f"{b64url(json.dumps(payload).encode())}")
-    key = TestingConfig.JWT_SECRET_KEY.encode()
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def me(client: FlaskClient, access_token: str):
-    return client.get("/api/me", headers=bearer(access_token))
-
-
-def bearer_refresh(client: FlaskClient, refresh_token: str):
-    return client.post("/api/auth/refresh", headers=bearer(refresh_token))
 
 
 def cookie_value(client: FlaskClient, name: str) -> str | None:
@@ -96,14 +62,6 @@ def put_refresh_cookies(client: FlaskClient, pair: tuple[str, str]) -> None:
 
 def set_cookie_headers(response, name: str) -> list[str]:
     return [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
-
-
-def assert_problem(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    assert response.json["code"] == code, response.json
-    if status == 401:
-        assert response.headers["WWW-Authenticate"].startswith('Bearer realm="authapp"')
 
 
 def session_ids(client: FlaskClient, access_token: str) -> list[str]:
@@ -613,7 +571,7 @@ REENCODINGS = {
 @pytest.mark.parametrize("header", REENCODINGS.values(), ids=REENCODINGS.keys())
 def test_reencoded_copy_of_a_revoked_access_token_stays_revoked(auth, client, header):
     login = auth.signed_in("alice", bearer=True)
-    copy = sign_hs256(header, claims(login.access_token))
+    copy = forge(claims(login.access_token), header=header)
     assert copy != login.access_token
     assert me(client, copy).status_code == 200  # control: the copy itself is acceptable
     assert client.post("/api/auth/logout", headers=login.headers).status_code == 204
@@ -626,6 +584,6 @@ def test_revoked_jti_stays_revoked_under_a_live_session(auth, client):
     live = auth.login("alice", bearer=True)
     assert client.post("/api/auth/logout", headers=revoked.headers).status_code == 204
     payload = {**claims(revoked.access_token), "sid": claims(live.access_token)["sid"]}
-    copy = sign_hs256({"alg": "HS256", "typ": "JWT", "kid": "primary"}, payload)
+    copy = forge(payload, header={"alg": "HS256", "typ": "JWT", "kid": "primary"})
     assert_problem(me(client, copy), 401, "token_revoked")
     assert me(client, live.access_token).status_code == 200

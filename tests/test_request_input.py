@@ -4,35 +4,20 @@ import io
 import json
 
 import pytest
-from conftest import PASSWORD, make_config
+from support.api import PASSWORD
+from support.apps import make_config
+from support.problems import PROBLEM_JSON, PROBLEM_KEYS, assert_problem
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from authapp import create_app
 from authapp.core.extensions import db
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 ENDPOINTS = ["/api/auth/register", "/api/auth/login"]
 LIMIT = 65_536
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 
 endpoints = pytest.mark.parametrize("path", ENDPOINTS, ids=["register", "login"])
-
-
-def assert_problem(response, status, code):
-    """A problem+json answer with the contract's shape, no stack trace, no cookie."""
-    text = response.get_data(as_text=True)
-    assert response.status_code == status, text
-    assert response.mimetype == PROBLEM_JSON
-    body = response.json
-    assert set(body) >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert "Traceback" not in text
-    if status in (400, 413, 415, 422):
-        assert response.headers.getlist("Set-Cookie") == []
-    return body
 
 
 def post_raw(client, path, data, content_type="application/json"):

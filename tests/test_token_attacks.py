@@ -23,11 +23,11 @@ import jwt as pyjwt
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from support.problems import assert_problem
 
 from config import TestingConfig
 
 KEY = TestingConfig.JWT_SECRET_KEY
-REALM = 'Bearer realm="authapp"'
 STANDARD_HEADER = {"alg": "HS256", "typ": "JWT"}
 
 
@@ -120,15 +120,6 @@ def bob(auth) -> Victim:
     return sign_in(auth, "bob")
 
 
-def assert_unauthorized(response, code: str | set[str]) -> None:
-    """401, problem+json, the expected code, and the RFC 6750 challenge."""
-    assert response.status_code == 401, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == "application/problem+json"
-    codes = {code} if isinstance(code, str) else code
-    assert response.json["code"] in codes, response.json
-    assert response.headers["WWW-Authenticate"].startswith(REALM), response.headers
-
-
 # --- control -------------------------------------------------------------------------------
 
 
@@ -144,19 +135,19 @@ def test_unchanged_claims_re_signed_with_the_real_key_are_accepted(client, alice
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
 def test_unsigned_alg_none_token_is_invalid(client, alice, target, alg):
     response = target.with_token(client, unsigned(alice.claims(target.kind), alg))
-    assert_unauthorized(response, "token_invalid")
+    assert_problem(response, 401, "token_invalid")
 
 
 def test_token_signed_with_a_wrong_key_is_invalid(client, alice, target):
     forged = forge(alice.claims(target.kind), key="not-the-key-" + "x" * 40)
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 def test_tampered_payload_keeping_the_signature_is_invalid(client, alice, bob, target):
     header, _payload, signature = alice.token(target.kind).split(".")
     tampered = {**alice.claims(target.kind), "sub": str(bob.user_id)}
     forged = f"{header}.{b64url_json(tampered)}.{signature}"
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 @pytest.mark.parametrize(("alg", "digest"), [("HS512", hashlib.sha512),
@@ -165,7 +156,7 @@ def test_tampered_payload_keeping_the_signature_is_invalid(client, alice, bob, t
 def test_algorithm_outside_the_allowlist_is_invalid_even_with_the_right_secret(
         client, alice, target, alg, digest):
     forged = forge(alice.claims(target.kind), header={"alg": alg, "typ": "JWT"}, digest=digest)
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 # --- issuer and audience -------------------------------------------------------------------
@@ -183,7 +174,7 @@ CLAIM_EDITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @pytest.mark.parametrize("edit", CLAIM_EDITS.values(), ids=CLAIM_EDITS.keys())
 def test_issuer_and_audience_are_enforced(client, alice, target, edit):
     forged = forge(edit(alice.claims(target.kind)))
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 # --- header parameters that would let a token choose its key -------------------------------
@@ -202,18 +193,18 @@ HOSTILE_HEADERS = {
 @pytest.mark.parametrize("extra", HOSTILE_HEADERS.values(), ids=HOSTILE_HEADERS.keys())
 def test_key_choosing_and_critical_headers_are_rejected(client, alice, target, extra):
     forged = forge(alice.claims(target.kind), header={**STANDARD_HEADER, **extra})
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 # --- token types ---------------------------------------------------------------------------
 
 
 def test_refresh_token_used_as_an_access_token_is_invalid(client, alice):
-    assert_unauthorized(ME.with_token(client, alice.refresh_token), "token_invalid")
+    assert_problem(ME.with_token(client, alice.refresh_token), 401, "token_invalid")
 
 
 def test_access_token_used_as_a_refresh_token_is_invalid(client, alice):
-    assert_unauthorized(REFRESH.with_token(client, alice.access_token), "token_invalid")
+    assert_problem(REFRESH.with_token(client, alice.access_token), 401, "token_invalid")
 
 
 # --- where tokens may come from ------------------------------------------------------------
@@ -223,12 +214,12 @@ def test_access_token_used_as_a_refresh_token_is_invalid(client, alice):
 def test_token_in_the_query_string_is_ignored(client, alice, target, param):
     token = alice.token(target.kind)
     response = target.call(client, path=f"{target.path}?{param}={token}")
-    assert_unauthorized(response, "token_missing")
+    assert_problem(response, 401, "token_missing")
 
 
 def test_refresh_token_in_the_json_body_is_ignored(client, alice):
     response = REFRESH.call(client, json={"refresh_token": alice.refresh_token})
-    assert_unauthorized(response, "token_missing")
+    assert_problem(response, 401, "token_missing")
 
 
 # --- garbage -------------------------------------------------------------------------------
@@ -252,11 +243,11 @@ GARBAGE = {
 @pytest.mark.parametrize("authorization", GARBAGE.values(), ids=GARBAGE.keys())
 def test_garbage_authorization_headers_are_401_not_500(client, alice, target, authorization):
     response = target.call(client, authorization)
-    assert_unauthorized(response, {"token_missing", "token_invalid"})
+    assert_problem(response, 401, {"token_missing", "token_invalid"})
 
 
 def test_no_authorization_at_all_is_token_missing(client, target):
-    assert_unauthorized(target.call(client), "token_missing")
+    assert_problem(target.call(client), 401, "token_missing")
 
 
 # --- claims that point at the wrong place --------------------------------------------------
@@ -265,12 +256,12 @@ def test_no_authorization_at_all_is_token_missing(client, target):
 def test_signed_token_with_another_users_session_is_rejected(client, alice, bob, target):
     forged = forge({**alice.claims(target.kind), "sid": bob.claims(target.kind)["sid"]})
     response = target.with_token(client, forged)
-    assert_unauthorized(response, {"token_invalid", "token_revoked", "token_reused"})
+    assert_problem(response, 401, {"token_invalid", "token_revoked", "token_reused"})
 
 
 def test_signed_token_without_sid_is_401_not_500(client, alice, target):
     forged = forge(without(alice.claims(target.kind), "sid"))
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 @pytest.mark.parametrize("sid", [None, 42, ["x"], {"id": "x"}, "", "nonexistent-session",
@@ -278,14 +269,14 @@ def test_signed_token_without_sid_is_401_not_500(client, alice, target):
 def test_signed_token_with_a_malformed_sid_is_401_not_500(client, alice, target, sid):
     forged = forge({**alice.claims(target.kind), "sid": sid})
     response = target.with_token(client, forged)
-    assert_unauthorized(response, {"token_invalid", "token_revoked"})
+    assert_problem(response, 401, {"token_invalid", "token_revoked"})
 
 
 def test_a_sid_with_a_nul_suffix_does_not_reach_its_session(client, alice, target):
     """A C-string driver would read only up to the NUL and find the real session."""
     claims = alice.claims(target.kind)
     forged = forge({**claims, "sid": claims["sid"] + "\x00x"})
-    assert_unauthorized(target.with_token(client, forged), {"token_invalid", "token_revoked"})
+    assert_problem(target.with_token(client, forged), 401, {"token_invalid", "token_revoked"})
 
 
 @pytest.mark.parametrize("sub", [None, 42, "not-a-number", "999999999", ["1"], "0", "01", " 1",
@@ -293,12 +284,12 @@ def test_a_sid_with_a_nul_suffix_does_not_reach_its_session(client, alice, targe
 def test_signed_token_with_a_malformed_sub_is_401_not_500(client, alice, target, sub):
     forged = forge({**alice.claims(target.kind), "sub": sub})
     response = target.with_token(client, forged)
-    assert_unauthorized(response, {"token_invalid", "token_revoked"})
+    assert_problem(response, 401, {"token_invalid", "token_revoked"})
 
 
 def test_signed_token_without_jti_is_401_not_500(client, alice, target):
     forged = forge(without(alice.claims(target.kind), "jti"))
-    assert_unauthorized(target.with_token(client, forged), {"token_invalid", "token_revoked"})
+    assert_problem(target.with_token(client, forged), 401, {"token_invalid", "token_revoked"})
 
 
 def test_signed_token_with_an_unknown_jti_for_refresh_is_rejected(client, alice):
@@ -313,33 +304,33 @@ def test_expired_access_token_is_token_expired(auth, client):
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
         victim = sign_in(auth, "alice")
         clock.shift(timedelta(minutes=16))
-        assert_unauthorized(ME.with_token(client, victim.access_token), "token_expired")
+        assert_problem(ME.with_token(client, victim.access_token), 401, "token_expired")
 
 
 def test_expired_refresh_token_is_token_expired(auth, client):
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
         victim = sign_in(auth, "alice")
         clock.shift(timedelta(days=14, minutes=1))
-        assert_unauthorized(REFRESH.with_token(client, victim.refresh_token), "token_expired")
+        assert_problem(REFRESH.with_token(client, victim.refresh_token), 401, "token_expired")
 
 
 def test_forged_token_with_a_past_exp_is_token_expired(client, alice, target):
     now = int(datetime.now(UTC).timestamp())
     forged = forge({**alice.claims(target.kind), "iat": now - 7200, "nbf": now - 7200,
                     "exp": now - 3600})
-    assert_unauthorized(target.with_token(client, forged), "token_expired")
+    assert_problem(target.with_token(client, forged), 401, "token_expired")
 
 
 def test_token_not_yet_valid_is_invalid(client, alice, target):
     nbf = int(datetime.now(UTC).timestamp()) + 3600
     forged = forge({**alice.claims(target.kind), "nbf": nbf})
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
 def test_non_numeric_time_claims_are_invalid(client, alice, target, claim):
     forged = forge({**alice.claims(target.kind), claim: "tomorrow"})
-    assert_unauthorized(target.with_token(client, forged), "token_invalid")
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
 # --- sessions of other users ---------------------------------------------------------------

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from conftest import require_service
 from live_server import (
     assert_no_server_errors,
     bearer,
@@ -20,11 +19,11 @@ from live_server import (
     request,
     summary,
 )
+from support.services import REDIS_URL, require_service
 
 pytestmark = [pytest.mark.live,
               pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 BURST = 20
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, require_service
 from live_server import REPO_ROOT, request
 from live_server import live_server as run_live_server
+from support.api import PASSWORD
+from support.services import require_service
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

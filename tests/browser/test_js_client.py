@@ -2,8 +2,8 @@
 refresh cookie, silent renewal on 401, restore on reload, and two tabs renewing at once."""
 
 import pytest
-from conftest import PASSWORD
 from playwright.sync_api import expect
+from support.api import PASSWORD
 
 from .conftest import REFRESH_COOKIE, api_register, cookie_value, screenshot, wait_until_expired
 

@@ -4,8 +4,8 @@ import re
 from urllib.parse import quote
 
 import pytest
-from conftest import PASSWORD
 from playwright.sync_api import expect
+from support.api import PASSWORD
 
 from .conftest import (
     ACCESS_COOKIE,

@@ -1,0 +1,27 @@
+"""Test apps: the configuration they start from and the clean-up after them."""
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import delete
+
+from authapp.core.extensions import db
+from authapp.db.models import AuthEvent, RevokedToken, Session, User
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = str(REPO_ROOT / "migrations")  # flask_migrate takes a str
+
+
+def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    """The configuration every test app starts from."""
+    return {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+
+
+def delete_all_rows(app: Flask) -> None:
+    """Leave the shared test database empty for the next test."""
+    with app.app_context():
+        for model in (AuthEvent, RevokedToken, Session, User):
+            db.session.execute(delete(model))
+        db.session.commit()
+        db.engine.dispose()
