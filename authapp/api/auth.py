@@ -7,9 +7,18 @@ from flask_jwt_extended import (
 
 from authapp.accounts import sessions, users
 from authapp.api import bp
+from authapp.api.schemas import LoginRequest, PasswordChangeRequest, RegisterRequest
 from authapp.api.serializers import user_json
 from authapp.http.client import current_client
-from authapp.http.json_body import bool_field, json_body, string_fields
+from authapp.http.json_body import parse_body
+from authapp.http.ratelimits import (
+    LOGIN,
+    PASSWORD_GUESSES,
+    REFRESH_PER_IP,
+    REFRESH_PER_SESSION,
+    REGISTER,
+    rate_limit,
+)
 from authapp.tokens.mint import issue_tokens, token_expiry
 from authapp.tokens.verify import (
     access_token_required,
@@ -21,18 +30,19 @@ from authapp.tokens.verify import (
 
 
 @bp.post("/auth/register")
+@rate_limit(*REGISTER)
 def register() -> tuple[Response, int]:
-    username, password = string_fields(json_body(), "username", "password")
-    user = users.register(username, password, current_client())
+    body = parse_body(RegisterRequest)
+    user = users.register(body.username, body.password, current_client())
     return jsonify(user=user_json(user)), 201
 
 
 @bp.post("/auth/login")
+@rate_limit(*LOGIN)
 def login() -> Response:
-    body = json_body()
-    username, password = string_fields(body, "username", "password")
-    refresh_in_body = bool_field(body, "refresh_in_body")
-    user = users.authenticate(username, password, current_client())
+    body = parse_body(LoginRequest)
+    refresh_in_body = body.refresh_in_body
+    user = users.authenticate(body.username, body.password, current_client())
     session = sessions.start_session(user.id, current_client())
     tokens = issue_tokens(user.id, session.id, session.expires_at,
                           refresh_jti=session.refresh_jti, fresh=True)
@@ -43,7 +53,9 @@ def login() -> Response:
 
 
 @bp.post("/auth/refresh")
+@rate_limit(*REFRESH_PER_IP)
 @refresh_token_required
+@rate_limit(*REFRESH_PER_SESSION)  # keyed by the verified token's session
 def refresh() -> Response:
     claims = current_claims()
     rotation = sessions.rotate(claims["sid"], claims["jti"], int(claims["sub"]), current_client())
@@ -80,11 +92,12 @@ def logout_all() -> Response:
 
 @bp.post("/auth/password")
 @access_token_required
+@rate_limit(*PASSWORD_GUESSES)
 def change_password() -> Response:
-    current, new = string_fields(json_body(), "current_password", "new_password")
+    body = parse_body(PasswordChangeRequest)
     principal = current_principal()
     user = users.get_user(principal.id)
-    users.change_password(user, current, new, keep_session=principal.session_id,
-                             client=current_client())
+    users.change_password(user, body.current_password, body.new_password,
+                          keep_session=principal.session_id, client=current_client())
     return Response(status=204)
 

@@ -1,17 +1,83 @@
-"""Strict JSON request bodies: content type, encoding, depth, then fields."""
+"""The one reader of JSON request bodies: content type, encoding, depth, then fields.
+
+Every consumer of a body (views, the rate limiter) reads it here, so they all
+agree on what the body says. JSON is ``application/json`` or an
+``application/*+json`` type, nothing else. The outcome, a document or the
+error, is kept for the rest of the request, so the body is parsed once.
+"""
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
+from pydantic import BaseModel
+from pydantic import ValidationError as SchemaError
 
-from authapp.core.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
+from authapp.core.errors import AuthError, InvalidJSON, UnsupportedMediaType, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# pydantic error type -> the message a client reads (others keep pydantic's own words).
+MESSAGES = {
+    "missing": "This field is required.",
+    "string_type": "Must be a string.",
+    "bool_type": "Must be true or false.",
+    "int_type": "Must be an integer.",
+}
+
+
+def is_json_media_type(mimetype: str) -> bool:
+    """``application/json`` and ``application/*+json``; ``text/x+json`` is not JSON."""
+    kind, _, subtype = mimetype.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 415/400/413/422 with a clear reason."""
-    mimetype = request.mimetype
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
+    outcome = g.get("authapp_json_body")
+    if outcome is None:
+        try:
+            outcome = _read()
+        except AuthError as exc:
+            outcome = exc
+        g.authapp_json_body = outcome
+    if isinstance(outcome, AuthError):
+        raise outcome
+    return outcome
+
+
+def json_body_or_none() -> dict[str, Any] | None:
+    """The JSON object, or None when :func:`json_body` refuses the body (it never raises)."""
+    try:
+        return json_body()
+    except AuthError:
+        return None
+
+
+def parse_body(model: type[Model]) -> Model:
+    """The body validated by ``model``: unknown fields ignored, wrong ones a 422 per field."""
+    body = json_body()
+    try:
+        return model.model_validate(body)
+    except SchemaError as exc:
+        raise ValidationFailed(field_errors(exc, body)) from exc
+
+
+def field_errors(exc: SchemaError, body: dict[str, Any]) -> dict[str, list[str]]:
+    """pydantic's errors as ``{field: [messages]}``; a null counts as a missing field."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        kind = "missing" if body.get(field, ...) is None else error["type"]
+        message = MESSAGES.get(kind, error["msg"])
+        errors.setdefault(field, [])
+        if message not in errors[field]:
+            errors[field].append(message)
+    return errors
+
+
+def _read() -> dict[str, Any]:
+    if not is_json_media_type(request.mimetype):
         raise UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
@@ -56,25 +122,3 @@ def _check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidJSON("The JSON contains invalid Unicode (a lone surrogate).") from exc
-
-
-def string_fields(body: dict[str, Any], *names: str) -> list[str]:
-    """The named fields as strings, or one 422 listing every missing or mistyped one."""
-    errors = {}
-    for name in names:
-        value = body.get(name)
-        if value is None:
-            errors[name] = ["This field is required."]
-        elif not isinstance(value, str):
-            errors[name] = ["Must be a string."]
-    if errors:
-        raise ValidationFailed(errors)
-    return [body[name] for name in names]
-
-
-def bool_field(body: dict[str, Any], name: str, default: bool = False) -> bool:
-    """An optional boolean field, or a 422 if it is not a boolean."""
-    value = body.get(name, default)
-    if not isinstance(value, bool):
-        raise ValidationFailed({name: ["Must be true or false."]})
-    return value

@@ -1,5 +1,6 @@
 """Page forms. Field rules come from the same modules the API uses."""
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
@@ -7,7 +8,15 @@ from wtforms.validators import DataRequired, EqualTo
 from authapp.accounts import usernames
 
 
-class LoginForm(FlaskForm):
+class PageForm(FlaskForm):
+    """Reads the posted form only: a JSON body belongs to the API and its strict reader."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            return None if request.is_json else super().wrap_formdata(form, formdata)
+
+
+class LoginForm(PageForm):
     username = StringField("Username", validators=[DataRequired()],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField("Password", validators=[DataRequired()],
@@ -15,7 +24,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PageForm):
     username = StringField(
         "Username",
         validators=[DataRequired()],  # the rest is users.register, shown with the others
@@ -31,7 +40,7 @@ class RegisterForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PageForm):
     current_password = PasswordField("Current password", validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(
@@ -44,5 +53,5 @@ class PasswordForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PageForm):
     """A button that changes state: carries only the CSRF token."""

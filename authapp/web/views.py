@@ -9,6 +9,7 @@ from authapp.accounts import audit, sessions, users
 from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.db.models import AuthEvent
 from authapp.http.client import current_client
+from authapp.http.ratelimits import LOGIN, REGISTER, rate_limit
 from authapp.web import bp
 from authapp.web.devices import describe_device
 from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm
@@ -37,6 +38,7 @@ def index() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limit(*REGISTER)
 def register() -> str | Response:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -54,6 +56,7 @@ def register() -> str | Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limit(*LOGIN)
 def login() -> str | Response:
     form = LoginForm()
     target = safe_next(request.values.get("next"), url_for(ACCOUNT))

@@ -1,0 +1,118 @@
+"""Request and response bodies of the JSON API, defined once.
+
+Requests are validated with these models (``json_body.parse_body``) and the
+OpenAPI document is generated from them, so the two cannot drift apart.
+Types are strict (``"1"`` is not a number, ``1`` is not ``true``); unknown
+fields are ignored. Rules beyond the type (username characters, password
+strength) belong to the services, which answer with the same 422 shape.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    """Strict types; unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class Credentials(Schema):
+    """A username and password (SPEC §6 rules are checked by the services)."""
+
+    username: str = Field(description="3–32 letters, digits, '.', '_' or '-'.")
+    password: str = Field(description="At least 8 characters, at most 72 bytes UTF-8.")
+
+
+class RegisterRequest(Credentials):
+    """``POST /api/auth/register``."""
+
+
+class LoginRequest(Credentials):
+    """``POST /api/auth/login``."""
+
+    refresh_in_body: bool = Field(
+        False, description="Return the refresh token in the body and set no cookie.")
+
+
+class PasswordChangeRequest(Schema):
+    """``POST /api/auth/password``."""
+
+    current_password: str
+    new_password: str
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    created_at: datetime
+
+
+class UserAnswer(Schema):
+    user: UserOut
+
+
+class TokenAnswer(Schema):
+    """A new access token (and, in bearer mode, the next refresh token)."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str | None = Field(None, description="Bearer mode only.")
+
+
+class LoginAnswer(TokenAnswer):
+    user: UserOut
+
+
+class SessionOut(Schema):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    current: bool
+
+
+class SessionsAnswer(Schema):
+    sessions: list[SessionOut] = Field(description="Newest first.")
+
+
+class EventOut(Schema):
+    type: str
+    created_at: datetime
+    ip: str
+    user_agent: str
+    session_id: str | None
+    details: dict[str, Any]
+
+
+class EventsAnswer(Schema):
+    events: list[EventOut] = Field(description="Newest first.")
+
+
+class HealthAnswer(Schema):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, with the contract's ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    errors: dict[str, list[str]] | None = Field(
+        None, description="422 only: messages per field.")
