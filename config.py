@@ -16,7 +16,9 @@ class Config:
 
     # Tokens (SPEC §3)
     JWT_ALGORITHM = "HS256"
-    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_DECODE_ALGORITHMS = ["HS256"]  # the extension's allowlist; each key pins its own
+    # Secrets that signed earlier tokens: they still verify (told apart by ``kid``), never sign.
+    JWT_PREVIOUS_SECRET_KEYS: list[str] = []
     JWT_ENCODE_ISSUER = "authapp"
     JWT_DECODE_ISSUER = "authapp"
     JWT_ENCODE_AUDIENCE = "authapp"

@@ -43,11 +43,12 @@ def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from authapp.core.extensions import bcrypt, csrf, db, jwt, migrate
     from authapp.db import sqlite  # noqa: F401  (connection pragmas)
-    from authapp.tokens import mint  # noqa: F401  (JWT callbacks)
+    from authapp.tokens.extension import register_jwt_callbacks
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
+    register_jwt_callbacks(jwt)
     bcrypt.init_app(app)
     csrf.init_app(app)
     trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]

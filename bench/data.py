@@ -35,7 +35,7 @@ from authapp.accounts.usernames import username_key  # noqa: E402
 from authapp.core.extensions import db  # noqa: E402
 from authapp.db.models import RevokedToken, Session, User  # noqa: E402
 from authapp.http.client import Client  # noqa: E402
-from authapp.tokens.mint import issue_tokens  # noqa: E402
+from authapp.tokens.mint import Grant, issue_tokens  # noqa: E402
 
 LOGIN_USERNAME = "bench-login"
 LOGIN_PASSWORD = "bench: correct horse battery staple"  # noqa: S105
@@ -287,15 +287,17 @@ def access_token_pool(size: int) -> list[str]:
     ).all()
     if not rows:
         raise RuntimeError("no live session to mint access tokens for")
-    return [issue_tokens(user_id, sid, expires_at, refresh_jti=None, fresh=True).access_token
+    return [issue_tokens(Grant(user_id, sid, expires_at, now, ("pwd",)), refresh_jti=None,
+                         fresh=True).access_token
             for sid, user_id, expires_at in rows]
 
 
 def detached_access_tokens(size: int) -> list[str]:
     """Valid access tokens that name no stored session: enough for the baselines."""
-    expires = datetime.now(UTC) + timedelta(days=1)
-    return [issue_tokens(1 + i % SEED_USERS, secrets.token_hex(16), expires, refresh_jti=None,
-                         fresh=True).access_token for i in range(size)]
+    now = datetime.now(UTC)
+    return [issue_tokens(Grant(1 + i % SEED_USERS, secrets.token_hex(16),
+                               now + timedelta(days=1), now, ("pwd",)),
+                         refresh_jti=None, fresh=True).access_token for i in range(size)]
 
 
 def refresh_token_pool(size: int, user_ids: Sequence[int]) -> list[str]:
@@ -307,8 +309,7 @@ def refresh_token_pool(size: int, user_ids: Sequence[int]) -> list[str]:
     for i in range(size):
         user_id = user_ids[i % len(user_ids)]
         session = start_session(user_id, BENCH_CLIENT)
-        issued = issue_tokens(user_id, session.id, session.expires_at,
-                              refresh_jti=session.refresh_jti, fresh=True)
+        issued = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
         assert issued.refresh_token is not None
         tokens.append(issued.refresh_token)
     db.session.remove()

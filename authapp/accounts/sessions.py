@@ -19,15 +19,14 @@ from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
 from authapp.http.client import Client
+from authapp.tokens.mint import Grant, new_jti
 
 
 @dataclass(frozen=True)
 class StartedSession:
     """A session just opened by a sign-in: what its first tokens need."""
 
-    id: str
-    user_id: int
-    expires_at: datetime
+    grant: Grant
     refresh_jti: str
 
 
@@ -40,9 +39,7 @@ class Rotation:
     token is issued and the session's current refresh token stays valid.
     """
 
-    session_id: str
-    user_id: int
-    session_expires_at: datetime
+    grant: Grant
     refresh_jti: str | None
 
 
@@ -61,29 +58,26 @@ ROTATE = (
     )
     .values(refresh_jti=bindparam("successor_jti"), previous_jti=bindparam("presented_jti"),
             rotated_at=bindparam("now"), last_used_at=bindparam("now"))
-    .returning(_sessions.c.expires_at)
+    .returning(_sessions.c.expires_at, _sessions.c.auth_time, _sessions.c.amr)
 )
 
 
-def new_jti() -> str:
-    """A fresh token id."""
-    return str(uuid.uuid4())
-
-
-def start_session(user_id: int, client: Client) -> StartedSession:
+def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",)
+                  ) -> StartedSession:
     """Open a session for a fresh sign-in and commit it with its audit event."""
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
-    session = StartedSession(id=uuid.uuid4().hex, user_id=user_id, expires_at=now + lifetime,
-                             refresh_jti=new_jti())
+    grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr)
+    session = StartedSession(grant, new_jti())
     session_row = {
-        "id": session.id, "user_id": user_id, "created_at": now, "last_used_at": now,
-        "expires_at": session.expires_at, "user_agent": client.user_agent[:USER_AGENT_MAX],
+        "id": grant.session_id, "user_id": user_id, "created_at": now, "last_used_at": now,
+        "expires_at": grant.session_expires_at, "user_agent": client.user_agent[:USER_AGENT_MAX],
         "ip": client.ip[:IP_MAX], "refresh_jti": session.refresh_jti,
         "revoked_at": None, "revoked_reason": None, "previous_jti": None, "rotated_at": None,
+        "auth_time": now, "amr": " ".join(amr),
     }
     event_row = audit.new_event("login_succeeded", client=client, user_id=user_id,
-                                session_id=session.id)
+                                session_id=grant.session_id)
     if not direct.insert_together((_sessions, session_row), (audit.EVENTS, event_row)):
         db.session.execute(INSERT_SESSION, session_row)
         db.session.execute(audit.INSERT_EVENT, event_row)
@@ -112,7 +106,8 @@ def rotate(session_id: str, presented_jti: str, user_id: int, client: Client) ->
         return _after_lost_compare_and_set(session_id, presented_jti, user_id, now, client)
     audit.record("refresh", client=client, user_id=user_id, session_id=session_id)
     db.session.commit()
-    return Rotation(session_id, user_id, won.expires_at, successor)
+    return Rotation(Grant(user_id, session_id, won.expires_at, won.auth_time,
+                          tuple(won.amr.split())), successor)
 
 
 def _after_lost_compare_and_set(session_id: str, presented_jti: str, user_id: int,
@@ -126,10 +121,16 @@ def _after_lost_compare_and_set(session_id: str, presented_jti: str, user_id: in
     grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE"])
     if (session.previous_jti == presented_jti and session.rotated_at is not None
             and now - session.rotated_at <= grace):
-        return Rotation(session.id, session.user_id, session.expires_at, None)
+        return Rotation(grant_of(session), None)
     revoke_session(session.id, "reuse_detected", client=client, event="token_reused",
                    signed_in_ip=session.ip, signed_in_user_agent=session.user_agent)
     raise TokenReused("This refresh token was already used; the session has been revoked.")
+
+
+def grant_of(session: Session) -> Grant:
+    """What a stored session lets its tokens vouch for."""
+    return Grant(session.user_id, session.id, session.expires_at, session.auth_time,
+                 tuple(session.amr.split()))
 
 
 def revoke_session(session_id: str, reason: str, *, client: Client, user_id: int | None = None,

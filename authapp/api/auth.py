@@ -44,8 +44,7 @@ def login() -> Response:
     refresh_in_body = body.refresh_in_body
     user = users.authenticate(body.username, body.password, current_client())
     session = sessions.start_session(user.id, current_client())
-    tokens = issue_tokens(user.id, session.id, session.expires_at,
-                          refresh_jti=session.refresh_jti, fresh=True)
+    tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     response = jsonify(**tokens.body(include_refresh=refresh_in_body), user=user_json(user))
     if not refresh_in_body:
         tokens.set_cookies(response)
@@ -59,8 +58,7 @@ def login() -> Response:
 def refresh() -> Response:
     claims = current_claims()
     rotation = sessions.rotate(claims["sid"], claims["jti"], int(claims["sub"]), current_client())
-    tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
-                          refresh_jti=rotation.refresh_jti, fresh=False)
+    tokens = issue_tokens(rotation.grant, refresh_jti=rotation.refresh_jti, fresh=False)
     bearer_mode = token_location() == "headers"
     response = jsonify(tokens.body(include_refresh=bearer_mode))
     if not bearer_mode:

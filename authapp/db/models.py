@@ -14,6 +14,7 @@ from authapp.db.columns import UTCDateTime
 USER_AGENT_MAX = 512
 IP_MAX = 45  # the longest textual IPv6 address
 MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit integer on every backend
+AMR_MAX = 64
 
 
 def new_id() -> str:
@@ -53,6 +54,9 @@ class Session(db.Model):
     refresh_jti: Mapped[str] = mapped_column(String(36))
     previous_jti: Mapped[str | None] = mapped_column(String(36))
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When and how this session last proved who it is (SPEC §9): carried into every token.
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    amr: Mapped[str] = mapped_column(String(AMR_MAX), default="pwd")  # space-separated
 
 
 class RevokedToken(db.Model):

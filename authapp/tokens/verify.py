@@ -1,17 +1,20 @@
-"""Token verification in one decode, for every authenticated API request.
+"""Token verification in one decode, for every authenticated request of ours.
 
-Flask-JWT-Extended's ``@jwt_required()`` decodes the header three times and
-the payload twice per request; this does the same checks with a single
-verified decode: where the token may come from (the Authorization header,
-else the access cookie with its double-submit CSRF header on state-changing
-methods), signature with the configured algorithms only, ``exp``/``nbf``/
-``iat``, ``iss``, ``aud``, no key-choosing header parameters, token type,
-identity claims in the form they were minted, and the revocation check.
-Errors are the extension's exception classes, so errors.py answers them
-exactly as before.
+The pipeline, each step a function below: find the raw token where the
+contract allows it (the Authorization header, else the type's cookie with its
+double-submit CSRF header on state-changing methods) → check it is in the
+compact form we mint → take the key its ``kid`` names from our key set (the
+algorithm comes from the key) → verify signature, ``exp``/``nbf``/``iat``,
+``iss`` and ``aud`` → check every claim has the form we mint
+(tokens/claims.py) → for access tokens, the revocation check that also loads
+the account. Every failure is one of our TokenError classes.
+
+Flask-JWT-Extended's ``@jwt_required()`` runs the same key and claim rules and
+the same revocation check through the loaders in tokens/extension.py.
 """
 
 import re
+import time
 from collections.abc import Callable
 from functools import wraps
 from hmac import compare_digest
@@ -19,20 +22,15 @@ from typing import Any
 
 import jwt as pyjwt
 from flask import current_app, g, request
-from flask_jwt_extended.exceptions import (
-    CSRFError,
-    InvalidHeaderError,
-    JWTDecodeError,
-    NoAuthorizationError,
-    RevokedTokenError,
-    WrongTokenError,
-)
 
-from authapp.accounts.revocation import Principal
-from authapp.tokens.mint import FORBIDDEN_HEADER_PARAMS, identity_claims_problem, load_principal
+from authapp.accounts.revocation import Principal, find_principal
+from authapp.core.errors import CSRFFailed, TokenExpired, TokenInvalid, TokenMissing, TokenRevoked
+from authapp.tokens.claims import check_claims, check_compact_form
+from authapp.tokens.keys import key_set
+from authapp.tokens.types import ACCESS, REFRESH, TokenType
 
-REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "jti", "sid"]
 _SCHEMES = re.compile(r",\s*")
+REGISTERED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud"]
 
 
 def _token_from_header() -> str | None:
@@ -45,60 +43,59 @@ def _token_from_header() -> str | None:
         return None  # another scheme only: look for a cookie instead
     parts = bearer[0].split()
     if len(parts) != 2:
-        raise InvalidHeaderError("Bad Authorization header. Expected 'Authorization: Bearer <JWT>'")
+        raise TokenInvalid("Bad Authorization header. Expected 'Authorization: Bearer <JWT>'.")
     return parts[1]
 
 
-COOKIE_SETTINGS = {  # token type -> (cookie name key, CSRF header name key)
-    "access": ("JWT_ACCESS_COOKIE_NAME", "JWT_ACCESS_CSRF_HEADER_NAME"),
-    "refresh": ("JWT_REFRESH_COOKIE_NAME", "JWT_REFRESH_CSRF_HEADER_NAME"),
-}
-
-
-def _token_and_csrf(token_type: str) -> tuple[str, str | None, str]:
+def _token_and_csrf(token_type: TokenType) -> tuple[str, str | None, str]:
     """The raw token, the CSRF header when a cookie rides a state-changing method, and
     where the token came from (``headers`` or ``cookies``)."""
     token = _token_from_header()
     if token is not None:
         return token, None, "headers"
     config = current_app.config
-    cookie_key, csrf_key = COOKIE_SETTINGS[token_type]
-    token = request.cookies.get(config[cookie_key])
+    token = request.cookies.get(config[token_type.cookie_setting])
     if not token:
-        raise NoAuthorizationError("Missing token")
+        raise TokenMissing("No token was sent.")
     if config["JWT_COOKIE_CSRF_PROTECT"] and request.method in config["JWT_CSRF_METHODS"]:
-        csrf = request.headers.get(config[csrf_key])
+        csrf = request.headers.get(config[token_type.csrf_header_setting])
         if not csrf:
-            raise CSRFError("Missing CSRF token")
+            raise CSRFFailed("The X-CSRF-TOKEN header is missing or does not match the cookie.")
         return token, csrf, "cookies"
     return token, None, "cookies"
 
 
 def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
                     allow_expired: bool = False) -> dict[str, Any]:
-    """Verified claims of a ``token_type`` token (signature, times, iss, aud, header, CSRF).
+    """Verified claims of a ``token_type`` token, or a TokenError.
 
     ``allow_expired`` only serves sign-out, which must find the session of a stale cookie.
     """
     config = current_app.config
-    decoded = pyjwt.api_jwt.decode_complete(
-        token, config["JWT_SECRET_KEY"], algorithms=config["JWT_DECODE_ALGORITHMS"],
-        audience=config["JWT_DECODE_AUDIENCE"], issuer=config["JWT_DECODE_ISSUER"],
-        leeway=config["JWT_DECODE_LEEWAY"],
-        options={"require": REQUIRED_CLAIMS, "verify_exp": not allow_expired})
-    if FORBIDDEN_HEADER_PARAMS & decoded["header"].keys():
-        raise pyjwt.InvalidTokenError("unsupported JOSE header parameter")
-    claims = decoded["payload"]
-    if claims.get("type", "access") != token_type:
-        raise WrongTokenError(f"Only {token_type} tokens are allowed")
-    if malformed := identity_claims_problem(claims):
-        raise pyjwt.InvalidTokenError(f"malformed {malformed} claim")
-    if csrf is not None:
-        if not isinstance(claims.get("csrf"), str):
-            raise JWTDecodeError("Missing claim: csrf")
-        if not compare_digest(claims["csrf"], csrf):
-            raise CSRFError("CSRF double submit tokens do not match")
+    check_compact_form(token)
+    try:
+        key = key_set().key_for(pyjwt.get_unverified_header(token))
+        # Expiry is judged below, once the claims are known to be in the form we mint.
+        claims = pyjwt.decode(
+            token, key.material, algorithms=[key.algorithm],
+            audience=config["JWT_DECODE_AUDIENCE"], issuer=config["JWT_DECODE_ISSUER"],
+            leeway=config["JWT_DECODE_LEEWAY"],
+            options={"require": REGISTERED_CLAIMS, "verify_exp": False})
+    except pyjwt.PyJWTError as exc:
+        raise TokenInvalid("The token is malformed or its signature or claims are invalid."
+                           ) from exc
+    check_claims(claims, token_type, config)
+    if not allow_expired and claims["exp"] <= time.time() - config["JWT_DECODE_LEEWAY"]:
+        raise TokenExpired("The token has expired.")
+    if csrf is not None and not (isinstance(claims.get("csrf"), str)
+                                 and compare_digest(claims["csrf"], csrf)):
+        raise CSRFFailed("The X-CSRF-TOKEN header is missing or does not match the cookie.")
     return claims
+
+
+def load_principal(claims: dict[str, Any]) -> Principal | None:
+    """The account behind verified claims, or None if the token or its session is revoked."""
+    return find_principal(claims["jti"], claims["sid"], claims["sub"])
 
 
 def access_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,15 +103,16 @@ def access_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        token, csrf, _ = _token_and_csrf("access")
-        claims = decode_verified(token, "access", csrf)
+        token, csrf, _ = _token_and_csrf(ACCESS)
+        claims = decode_verified(token, ACCESS.name, csrf)
         principal = load_principal(claims)
         if principal is None:
-            raise RevokedTokenError({}, claims)
+            raise TokenRevoked("The token has been revoked.")
         g.authapp_claims = claims
         g.authapp_principal = principal
         return view(*args, **kwargs)
 
+    wrapped.authapp_token_type = ACCESS.name  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -123,11 +121,12 @@ def refresh_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        token, csrf, location = _token_and_csrf("refresh")
-        g.authapp_claims = decode_verified(token, "refresh", csrf)
+        token, csrf, location = _token_and_csrf(REFRESH)
+        g.authapp_claims = decode_verified(token, REFRESH.name, csrf)
         g.authapp_token_location = location
         return view(*args, **kwargs)
 
+    wrapped.authapp_token_type = REFRESH.name  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -137,7 +136,7 @@ def token_location() -> str:
 
 
 def current_claims() -> dict[str, Any]:
-    """The verified claims of this request's access token."""
+    """The verified claims of this request's token."""
     return g.authapp_claims
 
 

@@ -12,18 +12,14 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Response, after_this_request, current_app, g, redirect, request, url_for
 from flask_jwt_extended import unset_jwt_cookies
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt import PyJWTError
 
 from authapp.accounts import sessions, users
 from authapp.accounts.revocation import Principal
 from authapp.accounts.users import Account
-from authapp.core.errors import AuthError
+from authapp.core.errors import AuthError, TokenError
 from authapp.http.client import current_client
-from authapp.tokens.mint import issue_tokens, load_principal, token_expiry
-from authapp.tokens.verify import decode_verified
-
-TOKEN_ERRORS = (PyJWTError, JWTExtendedException)
+from authapp.tokens.mint import issue_tokens, token_expiry
+from authapp.tokens.verify import decode_verified, load_principal
 
 
 def _cookie_claims(cookie_key: str, token_type: str, *, allow_expired: bool = False
@@ -34,7 +30,7 @@ def _cookie_claims(cookie_key: str, token_type: str, *, allow_expired: bool = Fa
         return None
     try:
         claims = decode_verified(token, token_type, allow_expired=allow_expired)
-    except TOKEN_ERRORS:
+    except TokenError:
         return None
     return token, claims
 
@@ -60,16 +56,15 @@ def _authenticate_from_cookies() -> Principal | None:
     except AuthError:  # revoked, or reused: a theft signal that just revoked the session
         after_this_request(_clear_cookies)
         return None
-    tokens = issue_tokens(rotation.user_id, rotation.session_id, rotation.session_expires_at,
-                          refresh_jti=rotation.refresh_jti, fresh=False)
+    tokens = issue_tokens(rotation.grant, refresh_jti=rotation.refresh_jti, fresh=False)
 
     @after_this_request
     def _set_renewed_cookies(response: Response) -> Response:
         tokens.set_cookies(response, access=True)
         return response
 
-    user = users.get_user(rotation.user_id)
-    return Principal(user.id, user.username, user.created_at, rotation.session_id)
+    user = users.get_user(rotation.grant.user_id)
+    return Principal(user.id, user.username, user.created_at, rotation.grant.session_id)
 
 
 def _clear_cookies(response: Response) -> Response:
@@ -80,8 +75,7 @@ def _clear_cookies(response: Response) -> Response:
 def sign_in(response: Response, user: Account) -> Response:
     """Start a session for ``user`` and put its tokens in cookies."""
     session = sessions.start_session(user.id, current_client())
-    tokens = issue_tokens(user.id, session.id, session.expires_at,
-                          refresh_jti=session.refresh_jti, fresh=True)
+    tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     tokens.set_cookies(response, access=True)
     return response
 
