@@ -78,7 +78,7 @@ def test_decomposed_and_precomposed_forms_are_one_name(client):
     assert_problem(register(client, "Zoe\u0308"), 409, "username_taken")
 
 
-@pytest.mark.parametrize("username", ["Zoë", "名前abc", "Ωmega", "josé.garcía", "a_b-c.d", "abc",
+@pytest.mark.parametrize("username", ["Zoë", "名前abc", "Ωμέγα", "josé.garcía", "a_b-c.d", "abc",
                                       "a" * 32, "user2024"])
 def test_register_accepts_unicode_letters_digits_and_allowed_punctuation(client, username):
     response = register(client, username)

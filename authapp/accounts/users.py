@@ -13,7 +13,14 @@ from authapp.accounts.passwords import (
     password_problems,
     verify_password,
 )
-from authapp.accounts.usernames import MAX_LENGTH, normalize, username_key, username_problems
+from authapp.accounts.usernames import (
+    MAX_LENGTH,
+    new_username_problems,
+    normalize,
+    username_key,
+    username_problems,
+    username_skeleton,
+)
 from authapp.core.clock import utcnow
 from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.core.extensions import db
@@ -22,8 +29,10 @@ from authapp.db.models import User
 from authapp.http.client import Client
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
-SIGN_IN_BY_KEY = select(User.id, User.username, User.created_at, User.password_hash,
-                        User.disabled_at).where(User.username_key == bindparam("key"))
+SIGN_IN_BY_KEY = direct.hot_statement("sign_in_by_key", select(
+    User.id, User.username, User.created_at, User.password_hash, User.disabled_at,
+).where(User.username_key == bindparam("key")))
+LOOK_ALIKE = select(User.id).where(User.username_skeleton == bindparam("skeleton")).limit(1)
 
 
 @dataclass(frozen=True)
@@ -57,16 +66,21 @@ def register(username: str, password: str, client: Client) -> User:
     """Create an account, or raise ValidationFailed / UsernameTaken."""
     display = normalize(username)
     errors = {}
-    if problems := username_problems(display):
+    if problems := new_username_problems(display):
         errors["username"] = problems
     if problems := password_problems(password, display):
         errors["password"] = problems
     if errors:
         raise ValidationFailed(errors)
     if find_by_username(display) is not None:
-        raise UsernameTaken("That username is already taken.")
+        raise UsernameTaken("That username is already taken. Try another one.")
+    skeleton = username_skeleton(display)
+    if db.session.scalar(LOOK_ALIKE, {"skeleton": skeleton}) is not None:
+        raise UsernameTaken("That username looks too much like an existing one (letters such "
+                            "as l, I and 1, or Latin a and Cyrillic а, look alike). "
+                            "Try another one.")
     user = User(username=display, username_key=username_key(display),
-                password_hash=hash_password(password))
+                username_skeleton=skeleton, password_hash=hash_password(password))
     db.session.add(user)
     try:
         db.session.flush()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from authapp.accounts import usernames
 from authapp.core.clock import utcnow
 from authapp.core.extensions import db
 from authapp.db.columns import UTCDateTime
@@ -22,6 +23,10 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _username_skeleton(context: Any) -> str:
+    return usernames.username_skeleton(context.get_current_parameters()["username"])
+
+
 class User(db.Model):
     """An account. ``username_key`` is the NFKC case-folded form that must be unique."""
 
@@ -30,6 +35,10 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     username_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # UTS 39 look-alike form: a new name may not share an existing one's (not unique: older
+    # names may). Derived from ``username`` when a writer does not give it.
+    username_skeleton: Mapped[str] = mapped_column(String(256), index=True,
+                                                   default=_username_skeleton)
     password_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -47,8 +47,8 @@ def register() -> str | Response:
                                      current_client())
         except ValidationFailed as exc:
             _attach_errors(form, exc.errors or {})
-        except UsernameTaken:
-            form.username.errors = ["That username is taken. Try another one."]
+        except UsernameTaken as exc:  # taken, or too like a name that is
+            form.username.errors = [exc.detail]
         else:
             flash(f"Welcome, {user.username}! Your account is ready.", "success")
             return sign_in(redirect(url_for(ACCOUNT)), user)
