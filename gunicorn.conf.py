@@ -4,13 +4,14 @@ Each value can be overridden with the usual GUNICORN_CMD_ARGS or the
 environment variables named below.
 """
 
-import multiprocessing
 import os
 
+from authapp.core import serving
+
 bind = os.environ.get("AUTHAPP_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = serving.workers()  # WEB_CONCURRENCY, else 2 x CPUs + 1
 worker_class = "gthread"
-threads = int(os.environ.get("AUTHAPP_THREADS", "4"))
+threads = serving.threads()  # AUTHAPP_THREADS, else 4
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, exists, select
 from authapp.db import direct
 from authapp.db.models import RevokedToken, Session, User
 
-REVOCATION_CHECK = (
+REVOCATION_CHECK = direct.hot_statement("revocation_check", (
     select(
         Session.revoked_at.is_not(None).label("session_revoked"),
         exists().where(RevokedToken.jti == bindparam("jti")).label("token_revoked"),
@@ -22,7 +22,7 @@ REVOCATION_CHECK = (
     )
     .join(User, User.id == Session.user_id)
     .where(Session.id == bindparam("sid"))
-)
+))
 
 
 @dataclass(frozen=True)

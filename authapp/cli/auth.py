@@ -3,16 +3,23 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from authapp.core.doctor import ERROR, diagnose
+from authapp.core.extensions import db
+from authapp.core.serving import connection_budget
 
 auth_cli = AppGroup("auth", help="Check the authentication setup.")
+
 
 @auth_cli.command("doctor")
 @click.option("--strict", is_flag=True, help="Fail on warnings too, not only on errors.")
 def doctor(strict: bool) -> None:
     """Check the loaded configuration for production safety; exit 1 on any problem."""
-    findings = diagnose(current_app.config)
+    budget = connection_budget(current_app.config)
+    max_connections = _server_max_connections()
+    findings = diagnose(current_app.config, budget=budget, max_connections=max_connections)
     for finding in findings:
         click.echo(f"{finding.severity.upper():<8} {finding.setting}: {finding.message}")
     errors = sum(finding.severity == ERROR for finding in findings)
@@ -23,5 +30,20 @@ def doctor(strict: bool) -> None:
     else:
         verdict = "not safe for production" if failed else "acceptable, with warnings"
         click.echo(f"{errors} error(s), {warnings} warning(s): {verdict}.")
+    if db.engine.dialect.name == "postgresql":
+        click.echo(f"Connections: {budget.workers} workers x {budget.per_worker} "
+                   f"({budget.threads} threads, pooled + direct) = up to {budget.total}"
+                   + (f" of the server's {max_connections}." if max_connections else "."))
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def _server_max_connections() -> int | None:
+    """PostgreSQL's max_connections, when the database is PostgreSQL and reachable."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    try:
+        with db.engine.connect() as connection:
+            return int(connection.execute(text("SHOW max_connections")).scalar_one())
+    except SQLAlchemyError:
+        return None

@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from authapp.core.configuration import secret_problems
+from authapp.core.serving import ConnectionBudget
 
 ERROR = "error"
 WARNING = "warning"
@@ -52,10 +53,26 @@ class Finding:
 Check = Callable[[Mapping[str, Any]], Iterator[Finding]]
 
 
-def diagnose(config: Mapping[str, Any]) -> list[Finding]:
-    """Every production-safety problem in ``config``, errors first; empty when all is well."""
+def diagnose(config: Mapping[str, Any], *, budget: ConnectionBudget | None = None,
+             max_connections: int | None = None) -> list[Finding]:
+    """Every production-safety problem in ``config``, errors first; empty when all is well.
+
+    With the serving processes' connection ``budget`` and the database server's
+    ``max_connections`` (the CLI reads both), an over-committed server is flagged too.
+    """
     findings = [finding for check in CHECKS for finding in check(config)]
+    if budget is not None and max_connections is not None:
+        findings.extend(_connections(budget, max_connections))
     return sorted(findings, key=lambda finding: finding.severity != ERROR)
+
+
+def _connections(budget: ConnectionBudget, max_connections: int) -> Iterator[Finding]:
+    if budget.total > max_connections:
+        yield Finding(WARNING, "SQLALCHEMY_ENGINE_OPTIONS", f"{budget.workers} workers x "
+                      f"{budget.per_worker} connections ({budget.threads} threads: pooled + "
+                      f"direct) may open {budget.total} connections, more than the server's "
+                      f"max_connections ({max_connections}); lower WEB_CONCURRENCY, "
+                      "AUTHAPP_THREADS or pool_size, or put PgBouncer in front.")
 
 
 def _environment(config: Mapping[str, Any]) -> Iterator[Finding]:

@@ -36,6 +36,30 @@ from authapp.core.extensions import db
 EXTENSION_KEY = "authapp.direct_connections"
 
 
+@dataclass(frozen=True, eq=False)
+class HotStatement:
+    """A SELECT declared once, at import, for the direct path.
+
+    Compiled (and on PostgreSQL prepared) forms are cached under this object,
+    which the registry keeps alive, so no other statement can ever take its
+    place in the cache (as one could under a recycled ``id()``).
+    """
+
+    name: str
+    statement: Select
+
+
+_REGISTRY: dict[str, HotStatement] = {}
+
+
+def hot_statement(name: str, statement: Select) -> HotStatement:
+    """Declare a statement for ``fetch_one``; each name once."""
+    if name in _REGISTRY:
+        raise ValueError(f"hot statement {name!r} is declared twice")
+    _REGISTRY[name] = HotStatement(name, statement)
+    return _REGISTRY[name]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     """One statement, ready for the driver: SQL, parameter order, column converters."""
@@ -48,7 +72,8 @@ class _Compiled:
     prepared_order: tuple[str, ...] = ()
 
 
-def _compile(statement: Select, dialect: Dialect, number: int, libpq: bool) -> _Compiled:
+def _compile(hot: HotStatement, dialect: Dialect, libpq: bool) -> _Compiled:
+    statement = hot.statement
     compiled = statement.compile(dialect=dialect)
     converters = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                        for column in statement.selected_columns)
@@ -57,7 +82,7 @@ def _compile(statement: Select, dialect: Dialect, number: int, libpq: bool) -> _
         return result
     numbered = statement.compile(dialect=type(dialect)(paramstyle="numeric_dollar"))
     return _Compiled(result.sql, result.order, converters,
-                     prepared_name=f"authapp_direct_{number}".encode(),
+                     prepared_name=f"authapp_{hot.name}".encode(),
                      prepared_sql=str(numbered).encode(),
                      prepared_order=tuple(numbered.positiontup or ()))
 
@@ -101,24 +126,20 @@ class DirectConnections:
         self.dbapi_error = engine.dialect.loaded_dbapi.Error
         self.positional = engine.dialect.positional
         self.libpq = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
-        self.compiled: dict[int, _Compiled] = {}
+        self.compiled: dict[HotStatement, _Compiled] = {}
         self.inserts: dict[tuple[Any, ...], _CompiledInsert] = {}
         self.local = threading.local()
         self.opened: list[Any] = []
         self.lock = threading.Lock()
         event.listen(engine, "engine_disposed", lambda _engine: self.close_all())
 
-    def fetch_one(self, statement: Select, **params: str) -> tuple[Any, ...] | None:
-        """The statement's first row with its columns converted as the ORM would, or None.
-
-        ``statement`` must be a module-level constant: it is compiled (and prepared)
-        once, keyed by identity.
-        """
-        compiled = self.compiled.get(id(statement))
+    def fetch_one(self, hot: HotStatement, **params: str) -> tuple[Any, ...] | None:
+        """The statement's first row with its columns converted as the ORM would, or None."""
+        compiled = self.compiled.get(hot)
         if compiled is None:
             with self.lock:
-                compiled = self.compiled.setdefault(id(statement), _compile(
-                    statement, self.engine.dialect, len(self.compiled), self.libpq))
+                compiled = self.compiled.setdefault(
+                    hot, _compile(hot, self.engine.dialect, self.libpq))
         row = self._fetch_with_retry(compiled, params)
         if row is None:
             return None
@@ -253,9 +274,9 @@ def _reader() -> DirectConnections:
     return reader
 
 
-def fetch_one(statement: Select, **params: str) -> tuple[Any, ...] | None:
+def fetch_one(hot: HotStatement, **params: str) -> tuple[Any, ...] | None:
     """Run a hot SELECT on this thread's direct connection to the app's database."""
-    return _reader().fetch_one(statement, **params)
+    return _reader().fetch_one(hot, **params)
 
 
 def insert_together(*rows: tuple[Table, dict[str, Any]]) -> bool:
