@@ -20,7 +20,7 @@ from sqlalchemy import select
 from support.api import PASSWORD, AuthActions, bearer, bearer_refresh, me
 from support.apps import make_config
 from support.problems import assert_problem
-from support.tokens import claims, forge
+from support.tokens import KID, claims, forge
 
 from authapp import create_app
 from authapp.accounts import audit, sessions
@@ -89,12 +89,14 @@ def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
             db.session.execute(select(Session.id)).all()
         started = sessions.start_session(user_id, SYSTEM)
         db.session.remove()
-        stored = db.session.get(Session, started.id)
+        stored = db.session.get(Session, started.grant.session_id)
         assert stored is not None and stored.user_id == user_id
         assert stored.refresh_jti == started.refresh_jti
-        assert stored.expires_at == started.expires_at
+        assert stored.expires_at == started.grant.session_expires_at
+        assert (stored.auth_time, stored.amr) == (started.grant.auth_time, "pwd")
         [event] = db.session.scalars(select(AuthEvent).where(
-            AuthEvent.event_type == "login_succeeded", AuthEvent.session_id == started.id))
+            AuthEvent.event_type == "login_succeeded",
+            AuthEvent.session_id == started.grant.session_id))
         assert event.user_id == user_id and event.user_agent == SYSTEM.user_agent
 
 
@@ -105,7 +107,7 @@ def test_rows_inserted_together_are_all_or_nothing(app, auth):
                        "last_used_at": utcnow(), "expires_at": utcnow() + timedelta(days=1),
                        "user_agent": "", "ip": "", "refresh_jti": str(uuid.uuid4()),
                        "revoked_at": None, "revoked_reason": None, "previous_jti": None,
-                       "rotated_at": None}
+                       "rotated_at": None, "auth_time": utcnow(), "amr": "pwd"}
         orphan_event = audit.new_event("login_succeeded", user_id=user_id + 1000,  # no such user
                                        session_id="f" * 32)
         with pytest.raises(ServiceUnavailable):
@@ -563,8 +565,8 @@ def test_tokens_prune_removes_expired_rows_and_keeps_live_ones(app, auth, client
 
 
 REENCODINGS = {
-    "reordered_header": {"typ": "JWT", "alg": "HS256"},
-    "extra_kid_header": {"alg": "HS256", "typ": "JWT", "kid": "primary"},
+    "reordered_header": {"typ": "JWT", "kid": KID, "alg": "HS256"},
+    "header_without_typ": {"alg": "HS256", "kid": KID},
 }
 
 
@@ -584,6 +586,6 @@ def test_revoked_jti_stays_revoked_under_a_live_session(auth, client):
     live = auth.login("alice", bearer=True)
     assert client.post("/api/auth/logout", headers=revoked.headers).status_code == 204
     payload = {**claims(revoked.access_token), "sid": claims(live.access_token)["sid"]}
-    copy = forge(payload, header={"alg": "HS256", "typ": "JWT", "kid": "primary"})
+    copy = forge(payload, header={"typ": "JWT", "kid": KID, "alg": "HS256"})
     assert_problem(me(client, copy), 401, "token_revoked")
     assert me(client, live.access_token).status_code == 200

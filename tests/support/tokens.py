@@ -9,10 +9,12 @@ from typing import Any
 
 import jwt as pyjwt
 
+from authapp.tokens.keys import hmac_kid
 from config import TestingConfig
 
 KEY = TestingConfig.JWT_SECRET_KEY
-STANDARD_HEADER = {"alg": "HS256", "typ": "JWT"}
+KID = hmac_kid(KEY)
+STANDARD_HEADER = {"alg": "HS256", "typ": "JWT", "kid": KID}
 
 
 def claims(token: str) -> dict[str, Any]:
