@@ -8,10 +8,7 @@ that an unchanged re-signature with the real key is accepted, so every
 rejection below is due to the one thing each attack changes.
 """
 
-import base64
 import hashlib
-import hmac
-import json
 import secrets
 import uuid
 from collections.abc import Callable
@@ -19,39 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt as pyjwt
 import pytest
 import time_machine
 from flask.testing import FlaskClient
 from support.problems import assert_problem
-
-from config import TestingConfig
-
-KEY = TestingConfig.JWT_SECRET_KEY
-STANDARD_HEADER = {"alg": "HS256", "typ": "JWT"}
-
+from support.tokens import KEY, STANDARD_HEADER, b64url, b64url_json, claims, forge
 
 # --- forging -------------------------------------------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_json(value: dict[str, Any]) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
-
-
-def claims(token: str) -> dict[str, Any]:
-    return pyjwt.decode(token, options={"verify_signature": False})
-
-
-def forge(payload: dict[str, Any], *, header: dict[str, Any] | None = None, key: str = KEY,
-          digest: Callable = hashlib.sha256) -> str:
-    """A JWS over ``header``.``payload``, HMAC-signed with ``key`` whatever ``alg`` says."""
-    signing_input = f"{b64url_json(header or STANDARD_HEADER)}.{b64url_json(payload)}"
-    signature = hmac.new(key.encode(), signing_input.encode(), digest).digest()
-    return f"{signing_input}.{b64url(signature)}"
 
 
 def unsigned(payload: dict[str, Any], alg: str) -> str:
