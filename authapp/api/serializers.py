@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from authapp.accounts.devices import describe_device
 from authapp.accounts.revocation import Principal
 from authapp.accounts.users import Account
 from authapp.core.clock import iso
@@ -21,6 +22,7 @@ def session_json(session: Session, current_session_id: str) -> dict[str, Any]:
         "last_used_at": iso(session.last_used_at),
         "expires_at": iso(session.expires_at),
         "user_agent": session.user_agent,
+        "device": describe_device(session.user_agent),  # as /account names it
         "ip": session.ip,
         "current": session.id == current_session_id,
     }

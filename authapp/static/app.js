@@ -78,13 +78,21 @@ $("#js-sessions").addEventListener("click", async () => {
     const item = document.createElement("li");
     item.className = "session";
     const text = document.createElement("p");
-    text.textContent = `${session.user_agent || "Unknown device"} · ${session.ip}` +
+    text.textContent = `${session.device} · IP ${session.ip || "unknown"}` +
       (session.current ? " · this device" : "");
     item.append(text);
     return item;
   });
   $("#js-session-list").replaceChildren(...items);
   log(`${sessions.length} live session(s).`);
+});
+
+$("#js-renew").addEventListener("click", async () => {
+  try {
+    await client.renew();  // logs "Access token renewed through the refresh cookie."
+  } catch (error) {
+    log(`Renewal refused: ${error.message}`);
+  }
 });
 
 $("#js-logout").addEventListener("click", () => client.logout());

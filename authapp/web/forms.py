@@ -55,3 +55,14 @@ class PasswordForm(PageForm):
 
 class ActionForm(PageForm):
     """A button that changes state: carries only the CSRF token."""
+
+
+def focus_field(form: FlaskForm, default: str | None = None) -> str | None:
+    """The field to ``autofocus``: the first one with an error, else ``default``.
+
+    Server-side, so focus lands on the problem after a failed submit without JavaScript.
+    """
+    for field in form:
+        if field.errors and field.type not in ("HiddenField", "CSRFTokenField"):
+            return field.name
+    return default

@@ -6,16 +6,18 @@ Every POST here is checked by Flask-WTF's CSRFProtect before the view runs.
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from authapp.accounts import audit, sessions, users
+from authapp.accounts.devices import describe_device
 from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
 from authapp.db.models import AuthEvent
 from authapp.http.client import current_client
 from authapp.http.ratelimits import LOGIN, REGISTER, rate_limit
 from authapp.web import bp
-from authapp.web.devices import describe_device
-from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm
+from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm, focus_field
 from authapp.web.signin import login_required, page_principal, safe_next, sign_in, sign_out
 
 ACCOUNT = "web.account"
+EVENTS_PER_PAGE = 10
+MAX_ACTIVITY_PAGE = 100  # 1,000 events back; older ones are pruned long before
 EVENT_LABELS = {
     "register": "Account created",
     "login_succeeded": "Signed in",
@@ -52,7 +54,8 @@ def register() -> str | Response:
         else:
             flash(f"Welcome, {user.username}! Your account is ready.", "success")
             return sign_in(redirect(url_for(ACCOUNT)), user)
-    return render_template("register.html", form=form), 200 if request.method == "GET" else 422
+    return (render_template("register.html", form=form, focus=focus_field(form, "username")),
+            200 if request.method == "GET" else 422)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -74,7 +77,8 @@ def login() -> str | Response:
             return sign_in(redirect(target), user)
     form.next.data = target
     status = 200 if request.method == "GET" else 422
-    return render_template("login.html", form=form, error=error), status
+    focus = "password" if error else focus_field(form, "username")
+    return render_template("login.html", form=form, error=error, focus=focus), status
 
 
 @bp.post("/logout")
@@ -88,11 +92,27 @@ def logout() -> Response:
 def account() -> str:
     principal = page_principal()
     live = [(s, describe_device(s.user_agent)) for s in sessions.live_sessions(principal.id)]
+    events, more_events = _events_page(principal.id, 1)
     return render_template(
         "account.html", principal=principal, sessions=live, action=ActionForm(),
-        events=[(e, event_label(e), describe_device(e.user_agent))
-                for e in audit.recent_events(principal.id, limit=10, exclude=("refresh",))],
-        thefts=sessions.suspected_theft(principal.id))
+        events=events, more_events=more_events, thefts=sessions.suspected_theft(principal.id))
+
+
+@bp.get("/account/activity")
+@login_required
+def activity() -> str:
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_ACTIVITY_PAGE)
+    events, more_events = _events_page(page_principal().id, page)
+    return render_template("activity.html", events=events, page=page,
+                           more_events=more_events and page < MAX_ACTIVITY_PAGE)
+
+
+def _events_page(user_id: int, page: int) -> tuple[list[tuple[AuthEvent, str, str]], bool]:
+    """Page ``page`` of the user's activity (newest first), and whether an older page exists."""
+    newest = audit.recent_events(user_id, limit=page * EVENTS_PER_PAGE + 1, exclude=("refresh",))
+    shown = newest[(page - 1) * EVENTS_PER_PAGE:page * EVENTS_PER_PAGE]
+    return ([(e, event_label(e), describe_device(e.user_agent)) for e in shown],
+            len(newest) > page * EVENTS_PER_PAGE)
 
 
 @bp.post("/account/sessions/<session_id>/revoke")
@@ -108,6 +128,15 @@ def revoke_session(session_id: str) -> Response:
     else:
         flash("That session no longer exists.", "error")
     return redirect(url_for(ACCOUNT))
+
+
+@bp.get("/account/sign-out-everywhere")
+@login_required
+def confirm_sign_out_everywhere() -> str:
+    """The confirm step: a page of its own, so it works without JavaScript."""
+    principal = page_principal()
+    return render_template("confirm_sign_out.html", principal=principal, action=ActionForm(),
+                           session_count=len(sessions.live_sessions(principal.id)))
 
 
 @bp.post("/account/sign-out-everywhere")
@@ -136,7 +165,8 @@ def change_password() -> str | Response:
             flash(f"Your password has been changed.{others}", "success")
             return redirect(url_for(ACCOUNT))
     status = 200 if request.method == "GET" else 422
-    return render_template("password.html", form=form, principal=principal), status
+    return render_template("password.html", form=form, principal=principal,
+                           focus=focus_field(form, "current_password")), status
 
 
 @bp.get("/app")

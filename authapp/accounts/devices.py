@@ -1,4 +1,4 @@
-"""Readable device names from user-agent strings, for the sessions list."""
+"""Readable device names from user-agent strings: one formatter for the pages and the API."""
 
 from functools import lru_cache
 

@@ -1,0 +1,29 @@
+// Page forms, progressively enhanced: a Show/Hide button beside every password field.
+// Without JavaScript the fields work as they are; nothing here is needed to submit.
+
+function addToggle(input) {
+  const wrapper = document.createElement("div");
+  wrapper.className = "password-field";
+  input.replaceWith(wrapper);
+  wrapper.append(input);
+
+  const label = document.querySelector(`label[for="${input.id}"]`)?.textContent.trim() || "password";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "password-toggle";
+  button.setAttribute("aria-controls", input.id);
+  const show = (visible) => {
+    input.type = visible ? "text" : "password";
+    button.textContent = visible ? "Hide" : "Show";
+    button.setAttribute("aria-label", `${visible ? "Hide" : "Show"} ${label.toLowerCase()}`);
+  };
+  button.addEventListener("click", () => {
+    show(input.type === "password");
+    input.focus();
+  });
+  input.form?.addEventListener("submit", () => show(false));  // never submit as plain text
+  show(false);
+  wrapper.append(button);
+}
+
+for (const input of document.querySelectorAll('input[type="password"][id]')) addToggle(input);
