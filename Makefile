@@ -1,10 +1,13 @@
-# authapp: `make run` serves on http://127.0.0.1:5000, `make test` runs the suite.
+# authapp: `make run` serves on http://127.0.0.1:5000 (`make run PORT=8000 HOST=0.0.0.0` elsewhere),
+# `make test` runs the suite, `make flask ARGS="users list"` runs an admin command in the venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
-.PHONY: run serve test lint migrate clean bench
+.PHONY: run serve flask test lint migrate clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +25,11 @@ migrate: $(VENV)/.installed
 	$(FLASK) db upgrade
 
 run: migrate
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Any flask command inside the venv: make flask ARGS="users create alice"
+flask: $(VENV)/.installed
+	$(FLASK) $(ARGS)
 
 # Production-like serving: needs AUTHAPP_ENV=production and real secrets in the environment.
 serve: migrate
