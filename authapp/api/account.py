@@ -4,6 +4,8 @@ from flask import Response, jsonify
 
 from authapp.accounts import audit, sessions
 from authapp.api import bp
+from authapp.api.operations import operation
+from authapp.api.schemas import EventsAnswer, SessionsAnswer, UserOut
 from authapp.api.serializers import event_json, session_json, user_json
 from authapp.core.errors import ResourceNotFound
 from authapp.http.client import current_client
@@ -13,12 +15,15 @@ EVENTS_PAGE = 50
 
 
 @bp.get("/me")
+@operation("The signed-in account", auth="access", answers={200: UserOut})
 @access_token_required
 def me() -> Response:
     return jsonify(user_json(current_principal()))
 
 
 @bp.get("/sessions")
+@operation("The account's live sessions, newest first", auth="access",
+           answers={200: SessionsAnswer})
 @access_token_required
 def list_sessions() -> Response:
     principal = current_principal()
@@ -27,6 +32,7 @@ def list_sessions() -> Response:
 
 
 @bp.delete("/sessions/<session_id>")
+@operation("Revoke one of the account's sessions", auth="access", answers={204: None})
 @access_token_required
 def revoke_session(session_id: str) -> Response:
     if not sessions.revoke_session(session_id, "revoked_by_user", user_id=current_principal().id,
@@ -36,6 +42,8 @@ def revoke_session(session_id: str) -> Response:
 
 
 @bp.get("/events")
+@operation("The account's recent security events", auth="access",
+           answers={200: EventsAnswer})
 @access_token_required
 def list_events() -> Response:
     events = audit.recent_events(current_principal().id, limit=EVENTS_PAGE)

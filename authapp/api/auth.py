@@ -7,7 +7,15 @@ from flask_jwt_extended import (
 
 from authapp.accounts import sessions, users
 from authapp.api import bp
-from authapp.api.schemas import LoginRequest, PasswordChangeRequest, RegisterRequest
+from authapp.api.operations import operation
+from authapp.api.schemas import (
+    LoginAnswer,
+    LoginRequest,
+    PasswordChangeRequest,
+    RegisterRequest,
+    TokenAnswer,
+    UserAnswer,
+)
 from authapp.api.serializers import user_json
 from authapp.http.client import current_client
 from authapp.http.json_body import parse_body
@@ -30,6 +38,8 @@ from authapp.tokens.verify import (
 
 
 @bp.post("/auth/register")
+@operation("Create an account", body=RegisterRequest, answers={201: UserAnswer},
+           problems=(409,))
 @rate_limit(*REGISTER)
 def register() -> tuple[Response, int]:
     body = parse_body(RegisterRequest)
@@ -38,6 +48,17 @@ def register() -> tuple[Response, int]:
 
 
 @bp.post("/auth/login")
+@operation("Sign in", body=LoginRequest, answers={200: LoginAnswer}, problems=(401,),
+           description="Sets the refresh cookies unless refresh_in_body is true, then the "
+                       "refresh token is in the body instead.",
+           links={200: {
+               "me": {"operationId": "api.me", "parameters": {
+                   "header.Authorization": "Bearer {$response.body#/access_token}"}},
+               "sessions": {"operationId": "api.list_sessions", "parameters": {
+                   "header.Authorization": "Bearer {$response.body#/access_token}"}},
+               "refresh": {"operationId": "api.refresh", "parameters": {
+                   "header.Authorization": "Bearer {$response.body#/refresh_token}"}},
+           }})
 @rate_limit(*LOGIN)
 def login() -> Response:
     body = parse_body(LoginRequest)
@@ -52,6 +73,16 @@ def login() -> Response:
 
 
 @bp.post("/auth/refresh")
+@operation("Rotate the refresh token for a new access token", auth="refresh",
+           answers={200: TokenAnswer},
+           description="Bearer mode (refresh token in the Authorization header) answers the "
+                       "next refresh token in the body; cookie mode sets it as a cookie.",
+           links={200: {
+               "me": {"operationId": "api.me", "parameters": {
+                   "header.Authorization": "Bearer {$response.body#/access_token}"}},
+               "refresh": {"operationId": "api.refresh", "parameters": {
+                   "header.Authorization": "Bearer {$response.body#/refresh_token}"}},
+           }})
 @rate_limit(*REFRESH_PER_IP)
 @refresh_token_required
 @rate_limit(*REFRESH_PER_SESSION)  # keyed by the verified token's session
@@ -67,6 +98,7 @@ def refresh() -> Response:
 
 
 @bp.post("/auth/logout")
+@operation("Sign out this session", auth="access", answers={204: None})
 @access_token_required
 def logout() -> Response:
     claims = current_claims()
@@ -80,6 +112,7 @@ def logout() -> Response:
 
 
 @bp.post("/auth/logout-all")
+@operation("Sign out every session of the account", auth="access", answers={204: None})
 @access_token_required
 def logout_all() -> Response:
     sessions.sign_out_everywhere(current_principal().id, current_client())
@@ -89,6 +122,8 @@ def logout_all() -> Response:
 
 
 @bp.post("/auth/password")
+@operation("Change the password; signs out every other session", auth="access",
+           body=PasswordChangeRequest, answers={204: None})
 @access_token_required
 @rate_limit(*PASSWORD_GUESSES)
 def change_password() -> Response:

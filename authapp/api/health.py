@@ -5,11 +5,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from authapp.api import bp
+from authapp.api.operations import operation
+from authapp.api.schemas import HealthAnswer
 from authapp.core.extensions import db
 from authapp.http.problems import problem
 
 
 @bp.get("/health")
+@operation("Liveness, with a database check", answers={200: HealthAnswer})
 def health() -> Response:
     try:
         with db.engine.connect() as connection:

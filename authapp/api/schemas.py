@@ -51,6 +51,8 @@ class PasswordChangeRequest(Schema):
 
 
 class UserOut(Schema):
+    """An account."""
+
     id: int
     username: str
     created_at: datetime
