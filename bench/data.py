@@ -31,7 +31,7 @@ if str(REPO_ROOT) not in sys.path:
 from authapp import create_app  # noqa: E402
 from authapp.accounts.passwords import hash_password  # noqa: E402
 from authapp.accounts.sessions import start_session  # noqa: E402
-from authapp.accounts.usernames import username_key  # noqa: E402
+from authapp.accounts.usernames import username_key, username_skeleton  # noqa: E402
 from authapp.core.extensions import db  # noqa: E402
 from authapp.db.models import RevokedToken, Session, User  # noqa: E402
 from authapp.http.client import Client  # noqa: E402
@@ -198,11 +198,13 @@ def seed_users() -> tuple[list[int], int]:
     """A few users, plus the sign-in user with a real cost-12 hash; returns their ids."""
     table = User.__table__
     now = to_db(table, "created_at", datetime.now(UTC))
-    rows = [(f"bench-user-{i}", username_key(f"bench-user-{i}"), PLACEHOLDER_HASH, now, now)
+    rows = [(f"bench-user-{i}", username_key(f"bench-user-{i}"),
+             username_skeleton(f"bench-user-{i}"), PLACEHOLDER_HASH, now, now)
             for i in range(SEED_USERS)]
-    _bulk_insert(table, ["username", "username_key", "password_hash", "created_at",
-                         "password_changed_at"], rows)
+    _bulk_insert(table, ["username", "username_key", "username_skeleton", "password_hash",
+                         "created_at", "password_changed_at"], rows)
     login = User(username=LOGIN_USERNAME, username_key=username_key(LOGIN_USERNAME),
+                 username_skeleton=username_skeleton(LOGIN_USERNAME),
                  password_hash=hash_password(LOGIN_PASSWORD))
     db.session.add(login)
     db.session.commit()
@@ -235,7 +237,7 @@ def seed_tables(target_rows: int, user_ids: Sequence[int]) -> tuple[int, int]:
             when = created[i % 1440]
             yield (session_id, user_ids[i % users], when, when, expires,
                    "Mozilla/5.0 (bench)", "198.51.100.7", now if revoked else None,
-                   "logout" if revoked else None, jti)
+                   "logout" if revoked else None, jti, when, "pwd")
 
     def token_rows() -> Iterator[tuple[Any, ...]]:
         for i, (_, jti) in zip(range(missing_tokens), ids, strict=False):
@@ -244,7 +246,7 @@ def seed_tables(target_rows: int, user_ids: Sequence[int]) -> tuple[int, int]:
     added_sessions = _bulk_insert(
         sessions,
         ["id", "user_id", "created_at", "last_used_at", "expires_at", "user_agent", "ip",
-         "revoked_at", "revoked_reason", "refresh_jti"],
+         "revoked_at", "revoked_reason", "refresh_jti", "auth_time", "amr"],
         session_rows())
     added_tokens = _bulk_insert(
         tokens, ["jti", "token_type", "user_id", "expires_at", "revoked_at", "reason"],

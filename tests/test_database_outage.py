@@ -12,22 +12,23 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_jwt_extended import create_access_token, create_refresh_token
-from live_server import free_port, request
-from live_server import live_server as run_live_server
 from sqlalchemy.engine import make_url
-from support.api import PASSWORD, AuthActions, SignedIn
+from support.api import PASSWORD, AuthActions, SignedIn, bearer
 from support.apps import make_config
+from support.live_server import bearer_refresh, free_port, login, register, request
+from support.live_server import live_server as run_live_server
 
 from authapp import create_app
 from authapp.core.extensions import db
 from authapp.db import direct
+from authapp.tokens.mint import Grant, issue_tokens
 
 pytestmark = pytest.mark.postgres
 
@@ -72,13 +73,12 @@ def assert_all_unavailable(client: FlaskClient, access: str, refresh: str, label
 
 def forged_tokens(app: Flask) -> dict[str, str]:
     """Well-signed tokens for a session the (unreachable) database would have to look up."""
-    claims = {"sid": "0" * 32}
-    with app.app_context():
-        return {
-            "access": create_access_token("1", fresh=True, additional_claims=claims),
-            "refresh": create_refresh_token(
-                "1", additional_claims={**claims, "jti": "00000000-0000-4000-8000-000000000000"}),
-        }
+    now = datetime.now(UTC)
+    grant = Grant(1, "0" * 32, now + timedelta(days=1), now, ("pwd",))
+    with app.test_request_context():
+        issued = issue_tokens(grant, refresh_jti="00000000-0000-4000-8000-000000000000",
+                              fresh=True)
+    return {"access": issued.access_token, "refresh": issued.refresh_token}
 
 
 def api_calls(access: str, refresh: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -89,10 +89,10 @@ def api_calls(access: str, refresh: str) -> list[tuple[str, str, dict[str, Any]]
         ("POST", "/api/auth/register", {"json": {**credentials, "username": "newcomer"}}),
         ("POST", "/api/auth/login", {"json": credentials}),
         ("POST", "/api/auth/login", {"json": {**credentials, "refresh_in_body": True}}),
-        ("GET", "/api/me", {"headers": {"Authorization": f"Bearer {access}"}}),
-        ("GET", "/api/sessions", {"headers": {"Authorization": f"Bearer {access}"}}),
-        ("POST", "/api/auth/logout-all", {"headers": {"Authorization": f"Bearer {access}"}}),
-        ("POST", "/api/auth/refresh", {"headers": {"Authorization": f"Bearer {refresh}"}}),
+        ("GET", "/api/me", {"headers": bearer(access)}),
+        ("GET", "/api/sessions", {"headers": bearer(access)}),
+        ("POST", "/api/auth/logout-all", {"headers": bearer(access)}),
+        ("POST", "/api/auth/refresh", {"headers": bearer(refresh)}),
     ]
 
 
@@ -255,26 +255,21 @@ def test_pool_recovers_after_its_connections_are_terminated(app: Flask, client: 
 def test_live_server_recovers_after_its_connections_are_terminated(
         app: Flask, postgres_database_url: str) -> None:
     """Both gunicorn workers keep pooled connections; every one of them is killed at once."""
-    credentials = {"username": "alice", "password": PASSWORD}
     with run_live_server(postgres_database_url) as base_url:
-        assert request(base_url, "POST", "/api/auth/register",
-                       json_body=credentials).status == 201
-        login = request(base_url, "POST", "/api/auth/login",
-                        json_body={**credentials, "refresh_in_body": True})
-        assert login.status == 200, login.body
-        bearer = {"Authorization": f"Bearer {login.json['access_token']}"}
+        register(base_url, "alice")
+        tokens = login(base_url, "alice").json
+        access = bearer(tokens["access_token"])
         for _ in range(8):  # warm the pools of both workers
-            assert request(base_url, "GET", "/api/me", headers=bearer).status == 200
+            assert request(base_url, "GET", "/api/me", headers=access).status == 200
 
         assert terminate_connections(postgres_database_url) >= 1
 
         for _ in range(8):  # whichever worker and thread answers, it answers 200
-            me = request(base_url, "GET", "/api/me", headers=bearer)
+            me = request(base_url, "GET", "/api/me", headers=access)
             assert me.status == 200, me.body
             health = request(base_url, "GET", "/api/health")
             assert health.status == 200, health.body
-        refreshed = request(base_url, "POST", "/api/auth/refresh",
-                            headers={"Authorization": f"Bearer {login.json['refresh_token']}"})
+        refreshed = bearer_refresh(base_url, tokens["refresh_token"])
         assert refreshed.status == 200, refreshed.body
 
 

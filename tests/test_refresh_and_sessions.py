@@ -7,7 +7,6 @@ minted inside a time travel are only used inside it, because PyJWT rejects an
 """
 
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -23,12 +22,10 @@ from support.problems import assert_problem
 from support.tokens import KID, claims, forge
 
 from authapp import create_app
-from authapp.accounts import audit, sessions
-from authapp.core.clock import utcnow
-from authapp.core.errors import ServiceUnavailable
+from authapp.accounts import sessions
 from authapp.core.extensions import db
-from authapp.db import direct
 from authapp.db.models import AuthEvent, RevokedToken, Session
+from authapp.db.transaction import flow
 from authapp.http.client import SYSTEM
 
 REFRESH_COOKIE = "refresh_token_cookie"
@@ -78,15 +75,9 @@ def frozen_now() -> time_machine.travel:
 # --- starting a session --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("open_transaction", [False, True])
-def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
-                                                                     open_transaction):
-    """With nothing open in the ORM session both rows go through the direct connection
-    (one statement on PostgreSQL); inside an open transaction they join it instead."""
+def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth):
     user_id = auth.register("alice").json["user"]["id"]
     with app.app_context():
-        if open_transaction:
-            db.session.execute(select(Session.id)).all()
         started = sessions.start_session(user_id, SYSTEM)
         db.session.remove()
         stored = db.session.get(Session, started.grant.session_id)
@@ -100,24 +91,25 @@ def test_a_started_session_and_its_sign_in_event_are_stored_together(app, auth,
         assert event.user_id == user_id and event.user_agent == SYSTEM.user_agent
 
 
-def test_rows_inserted_together_are_all_or_nothing(app, auth):
+def test_a_session_started_inside_a_larger_flow_commits_with_it_or_not_at_all(app, auth):
+    """A multi-step sign-in that writes first keeps one transaction: a failure after the
+    session was started leaves neither the session nor its event behind."""
     user_id = auth.register("alice").json["user"]["id"]
+    started: list[sessions.StartedSession] = []
+
+    @flow
+    def sign_in_then_fail() -> None:
+        started.append(sessions.start_session(user_id, SYSTEM))
+        raise RuntimeError("a later step failed")
+
     with app.app_context():
-        session_row = {"id": "f" * 32, "user_id": user_id, "created_at": utcnow(),
-                       "last_used_at": utcnow(), "expires_at": utcnow() + timedelta(days=1),
-                       "user_agent": "", "ip": "", "refresh_jti": str(uuid.uuid4()),
-                       "revoked_at": None, "revoked_reason": None, "previous_jti": None,
-                       "rotated_at": None, "auth_time": utcnow(), "amr": "pwd"}
-        orphan_event = audit.new_event("login_succeeded", user_id=user_id + 1000,  # no such user
-                                       session_id="f" * 32)
-        with pytest.raises(ServiceUnavailable):
-            direct.insert_together((Session.__table__, session_row),
-                                   (AuthEvent.__table__, orphan_event))
-        assert db.session.get(Session, "f" * 32) is None
-        db.session.rollback()  # with the ORM session's transaction open, it would decline
-        assert direct.insert_together((Session.__table__, session_row),
-                                      (AuthEvent.__table__, {**orphan_event, "user_id": user_id}))
-        assert db.session.get(Session, "f" * 32) is not None
+        with pytest.raises(RuntimeError):
+            sign_in_then_fail()
+        db.session.remove()
+        session_id = started[0].grant.session_id
+        assert db.session.get(Session, session_id) is None
+        assert not db.session.scalars(select(AuthEvent).where(
+            AuthEvent.session_id == session_id)).all()
 
 
 # --- cookie-mode refresh -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from authapp.core.clock import iso, utcnow
 from authapp.core.extensions import db
 from authapp.db.models import IP_MAX, USER_AGENT_MAX, AuthEvent
+from authapp.db.transaction import flow
 from authapp.http.client import Client
 
 log = logging.getLogger("authapp.audit")
@@ -56,6 +57,12 @@ def record(event_type: str, *, client: Client | None = None, user_id: int | None
                     **details)
     db.session.execute(INSERT_EVENT, row)
     log_event(row)
+
+
+@flow
+def record_on_its_own(event_type: str, **fields: Any) -> None:
+    """Record an event that is a change of its own (a refused request), in a flow of its own."""
+    record(event_type, **fields)
 
 
 def recent_events(user_id: int, limit: int = 20,

@@ -10,14 +10,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from authapp.accounts import audit
 from authapp.core.clock import utcnow
 from authapp.core.errors import TokenInvalid, TokenReused, TokenRevoked
 from authapp.core.extensions import db
-from authapp.db import direct
 from authapp.db.models import IP_MAX, USER_AGENT_MAX, RevokedToken, Session
+from authapp.db.transaction import flow
 from authapp.http.client import Client
 from authapp.tokens.mint import Grant, new_jti
 
@@ -62,9 +63,10 @@ ROTATE = (
 )
 
 
+@flow
 def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",)
                   ) -> StartedSession:
-    """Open a session for a fresh sign-in and commit it with its audit event."""
+    """Open a session for a fresh sign-in, with its audit event."""
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
     grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr)
@@ -78,14 +80,13 @@ def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",)
     }
     event_row = audit.new_event("login_succeeded", client=client, user_id=user_id,
                                 session_id=grant.session_id)
-    if not direct.insert_together((_sessions, session_row), (audit.EVENTS, event_row)):
-        db.session.execute(INSERT_SESSION, session_row)
-        db.session.execute(audit.INSERT_EVENT, event_row)
-        db.session.commit()
+    db.session.execute(INSERT_SESSION, session_row)
+    db.session.execute(audit.INSERT_EVENT, event_row)
     audit.log_event(event_row)
     return session
 
 
+@flow
 def rotate(session_id: str, presented_jti: str, user_id: int, client: Client) -> Rotation:
     """Retire ``presented_jti`` and name its successor, atomically.
 
@@ -102,10 +103,11 @@ def rotate(session_id: str, presented_jti: str, user_id: int, client: Client) ->
         "successor_jti": successor, "now": now,
     }).first()
     if won is None:
+        # Nothing was written; end the transaction so SQLite's write lock is not held
+        # across the reads below (a refresh always runs as its own flow).
         db.session.rollback()
         return _after_lost_compare_and_set(session_id, presented_jti, user_id, now, client)
     audit.record("refresh", client=client, user_id=user_id, session_id=session_id)
-    db.session.commit()
     return Rotation(Grant(user_id, session_id, won.expires_at, won.auth_time,
                           tuple(won.amr.split())), successor)
 
@@ -133,6 +135,7 @@ def grant_of(session: Session) -> Grant:
                  tuple(session.amr.split()))
 
 
+@flow
 def revoke_session(session_id: str, reason: str, *, client: Client, user_id: int | None = None,
                    event: str = "session_revoked", **details: str) -> bool:
     """Revoke one live session (only if ``user_id`` owns it, when given); True if it was live."""
@@ -147,14 +150,13 @@ def revoke_session(session_id: str, reason: str, *, client: Client, user_id: int
     if revoked is not None:
         audit.record(event, client=client, user_id=revoked.user_id, session_id=session_id,
                      reason=reason, **details)
-    db.session.commit()
     return revoked is not None
 
 
 def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = None) -> int:
     """Revoke every live session of a user, except ``keep``; returns how many.
 
-    The caller records the event that explains it and commits.
+    The calling flow records the event that explains it.
     """
     conditions = [Session.user_id == user_id, Session.revoked_at.is_(None),
                   Session.expires_at > utcnow()]
@@ -167,23 +169,32 @@ def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = None) 
     return result.rowcount
 
 
+@flow
 def sign_out_everywhere(user_id: int, client: Client) -> int:
     """Revoke all of a user's sessions, as the user asked."""
     count = revoke_user_sessions(user_id, "logout_all")
     audit.record("logout_all", client=client, user_id=user_id, sessions_revoked=count)
-    db.session.commit()
     return count
 
 
+@flow
+def revoke_all_by_operator(user_id: int, client: Client) -> int:
+    """Sign a user out everywhere on an operator's word; returns how many sessions."""
+    count = revoke_user_sessions(user_id, "admin_revoked")
+    audit.record("session_revoked", client=client, user_id=user_id, reason="admin_revoked",
+                 sessions_revoked=count)
+    return count
+
+
+@flow
 def revoke_token(jti: str, token_type: str, user_id: int, expires_at: datetime,
                  reason: str) -> None:
-    """Record a single token as revoked until its own expiry (idempotent)."""
-    db.session.add(RevokedToken(jti=jti, token_type=token_type, user_id=user_id,
-                                expires_at=expires_at, reason=reason))
-    try:
-        db.session.commit()
-    except IntegrityError:  # revoked concurrently: the outcome is the same
-        db.session.rollback()
+    """Record a single token as revoked until its own expiry (idempotent: a token revoked
+    twice, even concurrently, stays one row)."""
+    insert_row = (postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)
+    db.session.execute(insert_row(RevokedToken).values(
+        jti=jti, token_type=token_type, user_id=user_id, expires_at=expires_at, reason=reason,
+        revoked_at=utcnow()).on_conflict_do_nothing(index_elements=["jti"]))
 
 
 def live_sessions(user_id: int) -> list[Session]:

@@ -26,6 +26,7 @@ from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFai
 from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import User
+from authapp.db.transaction import flow
 from authapp.http.client import Client
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
@@ -62,6 +63,7 @@ def find_by_username(username: str) -> User | None:
     return None if key is None else db.session.scalar(USER_BY_KEY, {"key": key})
 
 
+@flow
 def register(username: str, password: str, client: Client) -> User:
     """Create an account, or raise ValidationFailed / UsernameTaken."""
     display = normalize(username)
@@ -85,13 +87,13 @@ def register(username: str, password: str, client: Client) -> User:
     try:
         db.session.flush()
         audit.record("register", client=client, user_id=user.id)
-        db.session.commit()
     except IntegrityError as exc:  # a concurrent registration won the unique index
         db.session.rollback()
         raise UsernameTaken("That username is already taken.") from exc
     return user
 
 
+@flow
 def authenticate(username: str, password: str, client: Client) -> Account:
     """The account these credentials belong to, or InvalidCredentials.
 
@@ -108,15 +110,14 @@ def authenticate(username: str, password: str, client: Client) -> Account:
                   else "disabled")
         audit.record("login_failed", client=client, user_id=user_id,
                      username=normalize(username)[:MAX_LENGTH * 2], reason=reason)
-        db.session.commit()
         raise InvalidCredentials("The username or password is not correct.")
     if needs_rehash(password_hash):
         db.session.execute(update(User).where(User.id == user_id)
                            .values(password_hash=hash_password(password)))
-        db.session.commit()
     return Account(user_id, display, created_at)
 
 
+@flow
 def change_password(user: User, current_password: str, new_password: str,
                     keep_session: str | None, client: Client) -> int:
     """Set a new password and sign out every other session; returns how many."""
@@ -134,10 +135,10 @@ def change_password(user: User, current_password: str, new_password: str,
     signed_out = sessions.revoke_user_sessions(user.id, "password_changed", keep=keep_session)
     audit.record("password_changed", client=client, user_id=user.id, session_id=keep_session,
                  other_sessions_revoked=signed_out)
-    db.session.commit()
     return signed_out
 
 
+@flow
 def set_disabled(user: User, disabled: bool, client: Client) -> int:
     """Disable (revoking every session at once) or re-enable an account."""
     if disabled:
@@ -148,5 +149,4 @@ def set_disabled(user: User, disabled: bool, client: Client) -> int:
         user.disabled_at = None
         revoked = 0
         audit.record("user_enabled", client=client, user_id=user.id)
-    db.session.commit()
     return revoked

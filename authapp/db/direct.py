@@ -10,10 +10,8 @@ per connection and executed through libpq itself, which halves the client's
 share of the round trip. A broken connection is dropped and the read retried
 once on a new one; disposing the engine closes them all.
 
-A sign-in's two inserts (its session and its audit event) go the same way:
-on PostgreSQL as one statement with a data-modifying CTE, atomic on its own,
-so one round trip instead of five (pool ping, BEGIN, two INSERTs, COMMIT);
-on SQLite as one short transaction without the ORM session's bookkeeping.
+Only reads go this way: every write goes through the ORM session inside a
+flow (db/transaction.py), so a write always joins its flow's transaction.
 """
 
 import contextlib
@@ -26,7 +24,7 @@ from flask import current_app
 from psycopg import errors as pg_errors
 from psycopg import pq
 from psycopg.adapt import Transformer
-from sqlalchemy import Select, Table, bindparam, event, insert
+from sqlalchemy import Select, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -87,39 +85,8 @@ def _compile(hot: HotStatement, dialect: Dialect, libpq: bool) -> _Compiled:
                      prepared_order=tuple(numbered.positiontup or ()))
 
 
-@dataclass(frozen=True)
-class _CompiledInsert:
-    """INSERTs ready for the driver: (SQL, positional parameter order) per statement, and
-    each parameter's bind converter. Parameters are named r<row index>_<column>."""
-
-    statements: tuple[tuple[str, tuple[str, ...]], ...]
-    converters: dict[str, Callable[[Any], Any] | None]
-
-
-def _compile_insert(rows: tuple[tuple[Table, dict[str, Any]], ...], dialect: Dialect,
-                    combine: bool) -> _CompiledInsert:
-    """One INSERT per row or, with ``combine``, ``WITH i0 AS (INSERT ...) INSERT ...``."""
-    inserts = [insert(table).values({column: bindparam(f"r{index}_{column}",
-                                                        type_=table.c[column].type)
-                                     for column in sorted(row)})
-               for index, (table, row) in enumerate(rows)]
-    if combine:
-        combined = inserts[-1]
-        for index, statement in enumerate(inserts[:-1]):
-            combined = combined.add_cte(statement.cte(f"i{index}"))
-        inserts = [combined]
-    statements, converters = [], {}
-    for statement in inserts:
-        compiled = statement.compile(dialect=dialect)
-        statements.append((str(compiled), tuple(compiled.positiontup or ())))
-        converters.update({name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                           for name, bind in compiled.binds.items()})
-    return _CompiledInsert(tuple(statements), converters)
-
-
 class DirectConnections:
-    """Runs compiled SELECTs and sign-in INSERTs on one long-lived DBAPI connection per
-    thread."""
+    """Runs compiled SELECTs on one long-lived DBAPI connection per thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -127,7 +94,6 @@ class DirectConnections:
         self.positional = engine.dialect.positional
         self.libpq = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self.compiled: dict[HotStatement, _Compiled] = {}
-        self.inserts: dict[tuple[Any, ...], _CompiledInsert] = {}
         self.local = threading.local()
         self.opened: list[Any] = []
         self.lock = threading.Lock()
@@ -145,38 +111,6 @@ class DirectConnections:
             return None
         return tuple(value if convert is None else convert(value)
                      for convert, value in zip(compiled.converters, row, strict=True))
-
-    def insert_together(self, rows: tuple[tuple[Table, dict[str, Any]], ...]) -> None:
-        """Insert the rows in one transaction of their own (PostgreSQL: one statement).
-
-        Not retried: a connection lost mid-statement may or may not have committed it,
-        so the caller gets 503 and signs in again rather than a duplicate.
-        """
-        key = tuple((table.name, tuple(sorted(row))) for table, row in rows)
-        compiled = self.inserts.get(key)
-        if compiled is None:
-            compiled = self.inserts.setdefault(
-                key, _compile_insert(rows, self.engine.dialect, combine=self.libpq))
-        params = {}
-        for index, (_table, row) in enumerate(rows):
-            for column, value in row.items():
-                name = f"r{index}_{column}"
-                convert = compiled.converters[name]
-                params[name] = value if convert is None else convert(value)
-        connection = self._connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                for sql, order in compiled.statements:
-                    cursor.execute(sql, tuple(params[name] for name in order)
-                                   if self.positional else params)
-            finally:
-                cursor.close()
-            if not self.libpq:  # SQLite: the driver began a transaction at the first INSERT
-                connection.commit()
-        except (self.dbapi_error, DBAPIError) as exc:
-            self._drop()
-            raise _unavailable() from exc
 
     def _fetch_with_retry(self, compiled: _Compiled, params: dict[str, str]) -> Any:
         for attempt in (1, 2):
@@ -277,17 +211,3 @@ def _reader() -> DirectConnections:
 def fetch_one(hot: HotStatement, **params: str) -> tuple[Any, ...] | None:
     """Run a hot SELECT on this thread's direct connection to the app's database."""
     return _reader().fetch_one(hot, **params)
-
-
-def insert_together(*rows: tuple[Table, dict[str, Any]]) -> bool:
-    """Insert the rows atomically on this thread's direct connection, if that is safe.
-
-    It is while the ORM session has no transaction open: otherwise its
-    uncommitted work would be invisible to this connection, or hold locks
-    this one would wait for (on SQLite, until the busy timeout). False means
-    nothing was done: the caller inserts through the ORM session instead.
-    """
-    if db.session().in_transaction():
-        return False
-    _reader().insert_together(rows)
-    return True

@@ -160,9 +160,8 @@ def register_errorhandlers(app: Flask) -> None:
 
         wait = retry_after_seconds()
         if first_refusal_this_minute():
-            audit.record("rate_limited", client=current_client(), endpoint=request.endpoint,
-                         limit=str(exc.limit.limit))
-            db.session.commit()
+            audit.record_on_its_own("rate_limited", client=current_client(),
+                                    endpoint=request.endpoint, limit=str(exc.limit.limit))
         return error_response("rate_limited",
                               f"Too many attempts. Please wait {wait} seconds and try again.",
                               headers={"Retry-After": str(wait)})
