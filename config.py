@@ -52,7 +52,7 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_STRATEGY = "sliding-window-counter"
-    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = False  # Retry-After only on 429 (problems.py) and 503
     RATELIMIT_SWALLOW_ERRORS = True  # storage down: log and serve rather than fail closed
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN_PER_IP = "30/minute"

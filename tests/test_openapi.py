@@ -130,3 +130,17 @@ def test_the_docs_page_loads_only_local_assets(client):
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert 'data-url="/api/openapi.json"' in page
+
+
+def test_no_content_answers_name_no_media_type(client, auth):
+    signed_in = auth.signed_in()
+    auth.login()  # a second session, to revoke from the first
+    sessions = client.get("/api/sessions", headers=signed_in.headers).json["sessions"]
+    other = next(session["id"] for session in sessions if not session["current"])
+    answers = [client.delete(f"/api/sessions/{other}", headers=signed_in.headers),
+               client.post("/api/auth/logout", headers=signed_in.headers),
+               client.post("/api/auth/logout-all", headers=auth.login().headers)]
+    for answer in answers:
+        assert answer.status_code == 204, answer.data
+        assert "Content-Type" not in answer.headers, answer.headers
+        assert answer.data == b""

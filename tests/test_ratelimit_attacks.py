@@ -207,3 +207,18 @@ def test_the_login_page_does_not_sign_in_from_a_json_body(make_app, body):
                            headers={"X-CSRFToken": csrf_token(client)})
     assert response.status_code == 422, response.status_code
     assert "access_token_cookie=ey" not in " ".join(response.headers.getlist("Set-Cookie"))
+
+
+# --- headers of the answers that were let through -------------------------------------------
+
+
+def test_answers_let_through_a_limit_carry_no_retry_after(make_app):
+    app = make_app()
+    client = app.test_client()
+    auth = AuthActions(client)
+    answers = [auth.register(), login(client, refresh_in_body=True), login(client, password=WRONG)]
+    answers.append(bearer_refresh(client, answers[1].json["refresh_token"]))
+    assert [answer.status_code for answer in answers] == [201, 200, 401, 200]
+    for answer in answers:
+        assert "Retry-After" not in answer.headers, answer.headers
+        assert not [name for name, _ in answer.headers.items() if name.startswith("X-RateLimit")]
