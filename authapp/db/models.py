@@ -1,10 +1,11 @@
-"""Tables: users, sessions (one refresh-token family each), revoked tokens, auth events."""
+"""Tables: users, sessions (one refresh-token family each), revoked tokens, auth events,
+mailed links and the mail outbox."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authapp.accounts import usernames
@@ -16,6 +17,7 @@ USER_AGENT_MAX = 512
 IP_MAX = 45  # the longest textual IPv6 address
 MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit integer on every backend
 AMR_MAX = 64
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 
 
 def new_id() -> str:
@@ -43,6 +45,17 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One address per account (SPEC §8); only verified addresses are unique, by their
+    # case-folded ``email_key`` (a partial unique index, see __table_args__).
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    email_key: Mapped[str | None] = mapped_column(String(EMAIL_MAX), index=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_users_verified_email_key", "email_key", unique=True,
+              sqlite_where=text("email_verified_at IS NOT NULL"),
+              postgresql_where=text("email_verified_at IS NOT NULL")),
+    )
 
 
 class Session(db.Model):
@@ -96,3 +109,41 @@ class AuthEvent(db.Model):
     ip: Mapped[str] = mapped_column(String(IP_MAX), default="")
     user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LinkToken(db.Model):
+    """A mailed link's token: only its SHA-256 is stored, and it is used at most once."""
+
+    __tablename__ = "link_tokens"
+    __table_args__ = (Index("ix_link_tokens_user_id_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # verify_email, reset_password, change_email
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX))  # the address the link was sent to
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(db.Model):
+    """A mail waiting to be delivered, written in the transaction of the change it tells of."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_status_next_attempt_at", "status",
+                            "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recipient: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))

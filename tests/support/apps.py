@@ -7,7 +7,14 @@ from flask import Flask
 from sqlalchemy import delete
 
 from authapp.core.extensions import db
-from authapp.db.models import AuthEvent, RevokedToken, Session, User
+from authapp.db.models import (
+    AuthEvent,
+    LinkToken,
+    OutboxMessage,
+    RevokedToken,
+    Session,
+    User,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = str(REPO_ROOT / "migrations")  # flask_migrate takes a str
@@ -21,7 +28,7 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 def delete_all_rows(app: Flask) -> None:
     """Leave the shared test database empty for the next test."""
     with app.app_context():
-        for model in (AuthEvent, RevokedToken, Session, User):
+        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, User):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()
