@@ -329,6 +329,8 @@ def test_login_form_is_reachable_in_order_with_the_tab_key(server, new_context):
     page.keyboard.press("Tab")
     assert page.evaluate(describe)["id"] == "password"
     page.keyboard.press("Tab")
+    assert page.evaluate(describe)["text"].strip() == "Show password"  # static/forms.js
+    page.keyboard.press("Tab")
     focused = page.evaluate(describe)
     assert (focused["tag"], focused["type"]) == ("BUTTON", "submit")
     assert focused["text"].strip() == "Sign in"
