@@ -81,7 +81,7 @@ def test_signing_out_in_the_app_card_updates_the_header(server, new_context):
 
 def test_signing_in_in_the_app_card_updates_the_header(server, new_context):
     register(server, "carol")
-    page = new_context(server).new_page()
+    page = new_context(server, viewport=VIEWPORTS["desktop"]).new_page()
     page.goto("/app")
     expect(page.locator("#js-login")).to_be_visible()
     expect_header_signed_out(page)
@@ -92,6 +92,9 @@ def test_signing_in_in_the_app_card_updates_the_header(server, new_context):
 
     expect(page.locator("[data-view=signed-in]")).to_be_visible()
     expect_header_signed_in(page, "carol")
+    tops = page.locator("[data-view=signed-in] .actions button").evaluate_all(
+        "buttons => buttons.map(b => b.getBoundingClientRect().top)")
+    assert len(tops) == 4 and len(set(tops)) == 1, tops  # one row at 1280 px
     page.locator("#js-renew").click()
     expect(page.locator("#js-log")).to_contain_text("Access token renewed")
 
