@@ -40,6 +40,12 @@ class LoginRequest(Credentials):
         False, description="Return the refresh token in the body and set no cookie.")
 
 
+class ReauthenticateRequest(Schema):
+    """``POST /api/auth/reauthenticate``: prove the session again."""
+
+    password: str
+
+
 class PasswordChangeRequest(Schema):
     """``POST /api/auth/password``."""
 
@@ -75,12 +81,24 @@ class LoginAnswer(TokenAnswer):
     user: UserOut
 
 
+class SessionStateAnswer(Schema):
+    """``GET /api/auth/session``: may this session act on sensitive settings right now?"""
+
+    session_id: str
+    auth_time: datetime = Field(description="When the session last proved who it is.")
+    amr: list[str] = Field(description="How it did (RFC 8176), e.g. [\"pwd\"].")
+    reauthenticated_until: datetime = Field(
+        description="Until then, sensitive actions need no re-authentication.")
+    mfa_enabled: bool
+
+
 class SessionOut(Schema):
     id: str
     created_at: datetime
     last_used_at: datetime
     expires_at: datetime
     user_agent: str
+    device: str = Field(description='E.g. "Firefox 128 on Windows", from the user agent.')
     ip: str
     current: bool
 
@@ -118,3 +136,6 @@ class Problem(Schema):
     request_id: str
     errors: dict[str, list[str]] | None = Field(
         None, description="422 only: messages per field.")
+    methods: list[str] | None = Field(
+        None, description="reauthentication_required only: how this account can "
+                          "re-authenticate (password, totp, passkey).")

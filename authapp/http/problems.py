@@ -73,13 +73,14 @@ def _www_authenticate(code: str, detail: str) -> str:
 
 
 def error_response(code: str, detail: str | None = None,
-                   **kwargs: Any) -> Response | tuple[str, int]:
+                   **kwargs: Any) -> Response | tuple[str, int, dict[str, str]]:
     """problem+json on the API, the HTML error page elsewhere."""
     if wants_problem_json():
         return problem(code, detail, **kwargs)
     status, title = PROBLEMS[code]
     title = PAGE_TITLES.get(code, title)
-    return render_template("error.html", status=status, title=title, detail=detail), status
+    page = render_template("error.html", status=status, title=title, detail=detail)
+    return page, status, kwargs.get("headers") or {}  # e.g. Retry-After on a 429 page
 
 
 def retry_after_seconds() -> int:
