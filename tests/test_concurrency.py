@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from live_server import (
+from support.api import PASSWORD, bearer
+from support.live_server import (
     Call,
     assert_no_server_errors,
-    bearer,
     bearer_refresh,
     burst,
     login,
@@ -22,8 +22,7 @@ from live_server import (
     request,
     summary,
 )
-from live_server import live_server as run_live_server
-from support.api import PASSWORD
+from support.live_server import live_server as run_live_server
 
 pytestmark = pytest.mark.live
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from live_server import (
+from support.api import bearer
+from support.live_server import (
     assert_no_server_errors,
-    bearer,
     bearer_refresh,
     burst,
     live_server,

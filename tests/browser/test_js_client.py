@@ -4,8 +4,8 @@ refresh cookie, silent renewal on 401, restore on reload, and two tabs renewing 
 import pytest
 from playwright.sync_api import expect
 from support.api import PASSWORD
-
-from .conftest import REFRESH_COOKIE, api_register, cookie_value, screenshot, wait_until_expired
+from support.browser import REFRESH_COOKIE, cookie_value, screenshot, wait_until_expired
+from support.live_server import register
 
 pytestmark = [pytest.mark.live,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -59,7 +59,7 @@ def assert_tokens_hidden_from_scripts(page, *access_tokens: str) -> None:
 
 
 def test_js_sign_in_shows_the_signed_in_user(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page = open_app(new_context(server))
     screenshot(page, "app-signed-out")
     js_sign_in(page, "alice")
@@ -70,7 +70,7 @@ def test_js_sign_in_shows_the_signed_in_user(server, new_context):
 
 def test_js_sign_in_with_a_wrong_password_shows_the_error(server, new_context, watch):
     watch.expect_failed_request(401, "/api/auth/login")
-    api_register(server, "alice")
+    register(server, "alice")
     page = open_app(new_context(server))
     page.locator("#js-username").fill("alice")
     page.locator("#js-password").fill("not the right password")
@@ -81,7 +81,7 @@ def test_js_sign_in_with_a_wrong_password_shows_the_error(server, new_context, w
 
 
 def test_js_client_keeps_tokens_away_from_scripts_and_storage(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     context = new_context(server)
     page = open_app(context)
     token = js_sign_in(page, "alice")
@@ -96,7 +96,7 @@ def test_js_client_keeps_tokens_away_from_scripts_and_storage(server, new_contex
 
 
 def test_call_api_me_logs_the_username(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page = open_app(new_context(server))
     js_sign_in(page, "alice")
     call_me(page)
@@ -105,7 +105,7 @@ def test_call_api_me_logs_the_username(server, new_context):
 
 def test_expired_access_token_is_renewed_on_the_next_call(short_server, new_context, watch):
     watch.expect_failed_request(401, "/api/me")  # the expired token's answer, before renewal
-    api_register(short_server, "alice")
+    register(short_server, "alice")
     page = open_app(new_context(short_server))
     token = js_sign_in(page, "alice")
     renewals = log(page).locator("li", has_text="Access token renewed")
@@ -123,7 +123,7 @@ def test_expired_access_token_is_renewed_on_the_next_call(short_server, new_cont
 
 
 def test_reload_restores_the_session_from_the_refresh_cookie(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page = open_app(new_context(server))
     js_sign_in(page, "alice")
     page.reload()
@@ -133,7 +133,7 @@ def test_reload_restores_the_session_from_the_refresh_cookie(server, new_context
 
 
 def test_sign_out_returns_to_the_form(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     context = new_context(server)
     page = open_app(context)
     js_sign_in(page, "alice")
@@ -149,7 +149,7 @@ def test_sign_out_returns_to_the_form(server, new_context):
 
 def test_two_tabs_renewing_at_once_keep_the_session(short_server, new_context, watch):
     watch.expect_failed_request(401, "/api/me")  # each tab's expired token, before renewal
-    api_register(short_server, "alice")
+    register(short_server, "alice")
     context = new_context(short_server)
     first, second = open_app(context), open_app(context)
     first_token = js_sign_in(first, "alice")

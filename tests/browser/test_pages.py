@@ -6,11 +6,9 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 from support.api import PASSWORD
-
-from .conftest import (
+from support.browser import (
     ACCESS_COOKIE,
     REFRESH_COOKIE,
-    api_register,
     cookie_value,
     fill_login_form,
     screenshot,
@@ -18,6 +16,7 @@ from .conftest import (
     submit_and_wait,
     wait_until_expired,
 )
+from support.live_server import register
 
 pytestmark = [pytest.mark.live,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -119,7 +118,7 @@ def test_register_errors_are_tied_to_their_inputs_and_keep_the_username(
 
 
 def test_header_sign_out_then_account_redirects_to_login_with_next(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page = new_context(server).new_page()
     sign_in(page, "alice")
     expect(page).to_have_url(url(server, "/account"))
@@ -133,7 +132,7 @@ def test_header_sign_out_then_account_redirects_to_login_with_next(server, new_c
 
 
 def test_login_returns_to_the_page_that_asked_for_it(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page = new_context(server).new_page()
     page.goto("/account/password")
     expect(page).to_have_url(url(server, "/login?next=/account/password"))
@@ -147,7 +146,7 @@ def test_login_returns_to_the_page_that_asked_for_it(server, new_context):
 
 @pytest.mark.parametrize("target", OFFSITE_TARGETS)
 def test_login_with_offsite_next_lands_on_account(server, new_context, target):
-    api_register(server, "alice")
+    register(server, "alice")
     context = new_context(server)
     block_offsite(context)
     page = context.new_page()
@@ -162,7 +161,7 @@ def test_login_with_offsite_next_lands_on_account(server, new_context, target):
 
 @pytest.mark.parametrize("target", OFFSITE_TARGETS)
 def test_login_form_with_a_tampered_next_field_lands_on_account(server, new_context, target):
-    api_register(server, "alice")
+    register(server, "alice")
     context = new_context(server)
     block_offsite(context)
     page = context.new_page()
@@ -178,7 +177,7 @@ def test_login_form_with_a_tampered_next_field_lands_on_account(server, new_cont
 @pytest.mark.parametrize("username", ["alice", "nobody"], ids=["wrong-password", "unknown-user"])
 def test_wrong_credentials_show_one_generic_error(server, new_context, watch, username):
     watch.expect_failed_request(422, "/login")
-    api_register(server, "alice")
+    register(server, "alice")
     page = new_context(server).new_page()
     page.goto("/login")
     fill_login_form(page, username, "not the right password")
@@ -199,7 +198,7 @@ def test_wrong_credentials_show_one_generic_error(server, new_context, watch, us
 
 
 def test_expired_access_cookie_is_renewed_transparently(short_server, new_context):
-    api_register(short_server, "alice")
+    register(short_server, "alice")
     context = new_context(short_server)
     page = context.new_page()
     sign_in(page, "alice")
@@ -220,7 +219,7 @@ def test_expired_access_cookie_is_renewed_transparently(short_server, new_contex
 
 
 def test_revoking_another_session_signs_that_browser_out(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page_a = new_context(server).new_page()
     page_b = new_context(server).new_page()
     sign_in(page_a, "alice")
@@ -247,7 +246,7 @@ def test_revoking_another_session_signs_that_browser_out(server, new_context):
 
 
 def test_password_change_signs_out_other_browsers_and_keeps_this_one(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     page_a = new_context(server).new_page()
     page_b = new_context(server).new_page()
     sign_in(page_a, "alice")
@@ -274,7 +273,7 @@ def test_password_change_signs_out_other_browsers_and_keeps_this_one(server, new
 
 
 def test_cookies_replayed_after_logout_get_no_new_tokens(server, new_context):
-    api_register(server, "alice")
+    register(server, "alice")
     context = new_context(server)
     page = context.new_page()
     sign_in(page, "alice")
@@ -348,7 +347,7 @@ def test_unknown_page_shows_a_friendly_404(server, new_context, watch):
 
 def test_every_page_has_a_plain_title(server, new_context, watch):
     watch.expect_failed_request(404, "/no-such-page")
-    api_register(server, "alice")
+    register(server, "alice")
     page = new_context(server).new_page()
     titles = {}
     for path in ("/", "/register", "/login", "/app", "/no-such-page"):

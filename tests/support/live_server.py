@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support.api import PASSWORD
+from support.api import PASSWORD, bearer
+from support.apps import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 20.0
 SHUTDOWN_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
@@ -212,9 +212,9 @@ def burst(base_urls: str | Sequence[str], calls: Sequence[Call]) -> list[HTTPRes
         return list(pool.map(one, enumerate(calls)))
 
 
-def register(base_url: str, username: str) -> None:
+def register(base_url: str, username: str, password: str = PASSWORD) -> None:
     answer = request(base_url, "POST", "/api/auth/register",
-                     json_body={"username": username, "password": PASSWORD})
+                     json_body={"username": username, "password": password})
     assert answer.status == 201, answer.body
 
 
@@ -224,10 +224,6 @@ def login(base_url: str, username: str, *, bearer: bool = True) -> HTTPResponse:
                                 "refresh_in_body": bearer})
     assert answer.status == 200, answer.body
     return answer
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def bearer_refresh(base_url: str, refresh_token: str) -> HTTPResponse:
