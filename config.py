@@ -28,6 +28,7 @@ class Config:
     JWT_REFRESH_TOKEN_EXPIRES = 1_209_600
     SESSION_MAX_LIFETIME = 2_592_000
     REFRESH_REUSE_GRACE = 10
+    REAUTH_MAX_AGE = 300  # seconds a sign-in counts as recent for sensitive actions (SPEC §9)
 
     # Where tokens may come from: never the query string.
     JWT_TOKEN_LOCATION = ["headers", "cookies"]

@@ -22,7 +22,7 @@ log = logging.getLogger("authapp.audit")
 EVENT_TYPES = frozenset({
     "register", "login_succeeded", "login_failed", "refresh", "token_reused", "logout",
     "logout_all", "session_revoked", "password_changed", "rate_limited", "user_disabled",
-    "user_enabled",
+    "user_enabled", "reauthenticated", "reauthentication_failed",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

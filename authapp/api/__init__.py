@@ -13,4 +13,10 @@ def no_content_has_no_type(response: Response) -> Response:
     return response
 
 
-from authapp.api import account, auth, docs, health  # noqa: E402,F401  (routes register on bp)
+from authapp.api import (  # noqa: E402,F401  (routes register on bp)
+    account,
+    auth,
+    docs,
+    health,
+    reauthentication,
+)

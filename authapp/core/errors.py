@@ -5,6 +5,8 @@ problem+json on the API or a friendly page, so no module builds an error
 response of its own.
 """
 
+from typing import Any
+
 # code -> (status, title)
 PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_json": (400, "Request body is not valid JSON"),
@@ -44,11 +46,13 @@ class AuthError(Exception):
     code = "bad_request"
 
     def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         self.detail = detail or PROBLEMS[self.code][1]
         super().__init__(self.detail)
         self.errors = errors
         self.headers = headers or {}
+        self.extra = extra or {}  # further members of the problem body
 
     @property
     def status(self) -> int:
@@ -89,6 +93,16 @@ class TokenRevoked(TokenError):
 
 class TokenReused(TokenError):
     code = "token_reused"
+
+
+class ReauthenticationRequired(AuthError):
+    """The session must prove itself again (SPEC §9); ``methods`` says how it can."""
+
+    code = "reauthentication_required"
+
+    def __init__(self, methods: list[str]) -> None:
+        super().__init__("Confirm it is you: this action needs a recent sign-in.",
+                         extra={"methods": methods})
 
 
 class CSRFFailed(AuthError):

@@ -42,7 +42,8 @@ def wants_problem_json() -> bool:
 
 
 def problem(code: str, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+            headers: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> Response:
     """Build an RFC 9457 problem+json response for a contract error code."""
     status, title = PROBLEMS[code]
     body: dict[str, Any] = {
@@ -55,6 +56,7 @@ def problem(code: str, detail: str | None = None, *, errors: dict[str, list[str]
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
@@ -124,7 +126,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(AuthError)
     def handle_auth_error(exc: AuthError):
-        return error_response(exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+        return error_response(exc.code, exc.detail, errors=exc.errors, headers=exc.headers,
+                              extra=exc.extra)
 
     def handle_token_error(exc: Exception):
         code, detail = _token_error_code(exc)

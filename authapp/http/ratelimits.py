@@ -96,6 +96,13 @@ REFRESH_PER_SESSION = (Limit("RATELIMIT_REFRESH_PER_SESSION", "refresh-session",
 PASSWORD_GUESSES = (Limit("RATELIMIT_LOGIN_PER_USERNAME", FAILED_LOGINS, signed_in_username,
                           counts=wrong_current_password),)
 
+# Under @access_token_required: re-authentication is limited like a sign-in (SPEC §9).
+REAUTHENTICATION = (
+    Limit("RATELIMIT_LOGIN_PER_IP", "login-ip", client_ip, methods=("POST",)),
+    Limit("RATELIMIT_LOGIN_PER_USERNAME", FAILED_LOGINS, signed_in_username, counts=failed,
+          methods=("POST",)),
+)
+
 _DECLARED: dict[Callable[..., Any], tuple[Limit, ...]] = {}
 
 

@@ -103,13 +103,14 @@ def access_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        token, csrf, _ = _token_and_csrf(ACCESS)
+        token, csrf, location = _token_and_csrf(ACCESS)
         claims = decode_verified(token, ACCESS.name, csrf)
         principal = load_principal(claims)
         if principal is None:
             raise TokenRevoked("The token has been revoked.")
         g.authapp_claims = claims
         g.authapp_principal = principal
+        g.authapp_token_location = location
         return view(*args, **kwargs)
 
     wrapped.authapp_token_type = ACCESS.name  # type: ignore[attr-defined]
