@@ -5,11 +5,14 @@ PostgreSQL tests skip when the server is unreachable, unless ``CI`` is set:
 then a missing server fails the run.
 """
 
+import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -71,3 +74,25 @@ def runner(app: Flask):
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build apps with rate limiting on and the given overrides; rows are deleted afterwards."""
+    apps: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        apps.append(create_app(make_config(database_url, RATELIMIT_ENABLED=True, **overrides)))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        delete_all_rows(app)
+
+
+@pytest.fixture
+def stopped_clock() -> Iterator[None]:
+    """Stop the clock 5 seconds into the next minute, so no rate-limit window ends by itself."""
+    start = (int(dt.datetime.now(dt.UTC).timestamp()) // 60 + 1) * 60 + 5
+    with time_machine.travel(start, tick=False):
+        yield

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from support.api import PASSWORD, AuthActions, bearer, login
+from support.api import PASSWORD, AuthActions, SignedIn, bearer, login
 from support.clock import later
 from support.pages import csrf_token, page_login, page_register
 from support.tokens import claims
@@ -63,6 +63,14 @@ def only(app: Flask, event_type: str) -> dict[str, Any]:
 @pytest.fixture
 def alice(app: Flask) -> FlaskClient:
     return browser(app, ALICE_IP, ALICE_UA)
+
+
+@pytest.fixture
+def two_devices(app: Flask, alice: FlaskClient) -> tuple[SignedIn, SignedIn]:
+    """Alice signed in on Bob's device, then on her own client: (that one, this one)."""
+    auth = AuthActions(alice)
+    auth.register()
+    return auth.login(client=browser(app, BOB_IP, BOB_UA)), auth.login()
 
 
 @pytest.fixture
@@ -152,11 +160,8 @@ def test_logout_is_recorded(app, alice):
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
-def test_logout_all_is_recorded_with_the_number_of_sessions(app, alice):
-    auth = AuthActions(alice)
-    auth.register()
-    auth.login(client=browser(app, BOB_IP, BOB_UA))
-    signed_in = auth.login()
+def test_logout_all_is_recorded_with_the_number_of_sessions(app, alice, two_devices):
+    _, signed_in = two_devices
     assert alice.post("/api/auth/logout-all", headers=signed_in.headers).status_code == 204
     event = only(app, "logout_all")
     assert event["user_id"] == signed_in.user["id"]
@@ -164,11 +169,8 @@ def test_logout_all_is_recorded_with_the_number_of_sessions(app, alice):
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
-def test_revoking_one_session_is_recorded_for_that_session(app, alice):
-    auth = AuthActions(alice)
-    auth.register()
-    other = auth.login(client=browser(app, BOB_IP, BOB_UA))
-    signed_in = auth.login()
+def test_revoking_one_session_is_recorded_for_that_session(app, alice, two_devices):
+    other, signed_in = two_devices
     target = claims(other.access_token)["sid"]
     response = alice.delete(f"/api/sessions/{target}", headers=signed_in.headers)
     assert response.status_code == 204
@@ -180,11 +182,8 @@ def test_revoking_one_session_is_recorded_for_that_session(app, alice):
     assert (event["ip"], event["user_agent"]) == (ALICE_IP, ALICE_UA)
 
 
-def test_password_change_is_recorded(app, alice):
-    auth = AuthActions(alice)
-    auth.register()
-    auth.login(client=browser(app, BOB_IP, BOB_UA))
-    signed_in = auth.login()
+def test_password_change_is_recorded(app, alice, two_devices):
+    _, signed_in = two_devices
     response = alice.post("/api/auth/password", headers=signed_in.headers,
                           json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 204

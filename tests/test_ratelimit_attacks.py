@@ -5,47 +5,21 @@ counters, on SQLite and PostgreSQL. The clock is stopped a few seconds into a
 minute, so no window boundary passes during a test.
 """
 
-import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-import time_machine
-from flask import Flask
 from support.api import PASSWORD, AuthActions, bearer, bearer_refresh, login
-from support.apps import delete_all_rows, make_config
 from support.pages import csrf_token
 from support.problems import assert_problem
 from support.tokens import claims, forge
-
-from authapp import create_app
 
 WRONG = "not the right password at all"
 NEW_PASSWORD = "a different horse battery staple"
 ATTACKER = {"REMOTE_ADDR": "198.51.100.66"}
 
 
-@pytest.fixture(autouse=True)
-def stopped_clock() -> Iterator[None]:
-    start = (int(dt.datetime.now(dt.UTC).timestamp()) // 60 + 1) * 60 + 5
-    with time_machine.travel(start, tick=False):
-        yield
-
-
-@pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Apps with rate limiting on and the given overrides; rows are deleted afterwards."""
-    apps: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        apps.append(create_app(make_config(database_url, RATELIMIT_ENABLED=True, **overrides)))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        delete_all_rows(app)
+pytestmark = pytest.mark.usefixtures("stopped_clock")
 
 
 def post_login(client, content_type: str, password: str = WRONG, **environ: str):

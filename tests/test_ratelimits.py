@@ -13,7 +13,7 @@ unless a test moves the clock on purpose.
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,13 +23,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from support import api
 from support.api import PASSWORD, register
-from support.apps import delete_all_rows, make_config
 from support.clock import later
 from support.pages import csrf_token, page_login
 from support.problems import assert_problem
 from support.services import REDIS_URL, require_service
 
-from authapp import create_app
 from authapp.core.extensions import db
 from authapp.db.models import AuthEvent
 
@@ -42,30 +40,7 @@ USED_PREFIXES: list[str] = []
 # --- fixtures and helpers --------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def stopped_clock() -> Iterator[None]:
-    """Stop the clock 5 seconds into the next minute for the whole test."""
-    start = (int(dt.datetime.now(dt.UTC).timestamp()) // 60 + 1) * 60 + 5
-    with time_machine.travel(start, tick=False):
-        yield
-
-
-@pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build apps with rate limiting on and the given overrides; rows are deleted afterwards."""
-    apps: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        app = create_app(make_config(database_url, RATELIMIT_ENABLED=True, **overrides))
-        apps.append(app)
-        return app
-
-    yield make
-    if apps:
-        delete_all_rows(apps[0])
-    for app in apps[1:]:
-        with app.app_context():
-            db.engine.dispose()
+pytestmark = pytest.mark.usefixtures("stopped_clock")
 
 
 @pytest.fixture
