@@ -41,6 +41,10 @@ class Config:
 
     # Passwords
     BCRYPT_LOG_ROUNDS = 12
+    # New passwords checked against known breaches (accounts/breach.py): "off" or "hibp",
+    # the Pwned Passwords range API (only 5 hex characters of the SHA-1 are sent).
+    PASSWORD_BREACH_CHECK = "off"  # noqa: S105 (a mode, not a password)
+    PASSWORD_BREACH_API_URL = "https://api.pwnedpasswords.com/range/"  # noqa: S105
 
     # Requests: "over 64 KiB" means over 65,536 bytes.
     MAX_CONTENT_LENGTH = 65_536
@@ -103,6 +107,10 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-session"
     LOG_FORMAT = "json"
     TRUSTED_PROXY_COUNT = 1
+    # On unless turned off: a deployment that never heard of the setting is still
+    # protected, and one that cannot reach the service only loses up to 2 s per new
+    # password (the check fails open). `auth doctor` warns when it is off.
+    PASSWORD_BREACH_CHECK = "hibp"  # noqa: S105
 
 
 CONFIGS: dict[str, type[Config]] = {

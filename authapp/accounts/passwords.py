@@ -3,16 +3,22 @@
 from flask import current_app
 from zxcvbn import zxcvbn
 
+from authapp.accounts.breach import is_breached
 from authapp.core.extensions import bcrypt
 
 MIN_LENGTH = 8
 MAX_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) anything longer
 MIN_STRENGTH = 2  # zxcvbn score 0-4; below 2 means common or easily guessed
 DUMMY_HASH_KEY = "authapp.dummy_password_hash"
+BREACHED = "This password has appeared in a data breach; choose another."
 
 
 def password_problems(password: str, username: str) -> list[str]:
-    """Human-readable reasons ``password`` is not acceptable for ``username``."""
+    """Human-readable reasons a new ``password`` is not acceptable for ``username``.
+
+    Every new password passes through here (register, change, reset). Only one that
+    passes the local rules is looked up in known breaches, when that check is on.
+    """
     if len(password) < MIN_LENGTH:
         return [f"Use at least {MIN_LENGTH} characters."]
     if len(password.encode("utf-8")) > MAX_BYTES:
@@ -24,6 +30,8 @@ def password_problems(password: str, username: str) -> list[str]:
     if verdict["score"] < MIN_STRENGTH:
         reason = verdict["feedback"]["warning"] or "This password is too easy to guess."
         return [f"{reason.rstrip('.')}. Choose a longer or less common password."]
+    if is_breached(password):
+        return [BREACHED]
     return []
 
 

@@ -22,6 +22,9 @@ Decisions on the borderline settings:
   so even one machine multiplies the limits by its worker count.
 - ``TRUSTED_PROXY_COUNT`` 0 is a warning: right when clients connect directly,
   wrong behind a load balancer (client addresses and HTTPS are then unknown).
+- ``PASSWORD_BREACH_CHECK`` ``off`` is a warning, and only when ``ENV_NAME`` is
+  production (whose default turns it on): a server without a route to the
+  service may have to leave it off. An unknown value is an error, as it checks nothing.
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -159,6 +162,17 @@ def _passwords(config: Mapping[str, Any]) -> Iterator[Finding]:
                       f"slow down guessing; set it to at least {MIN_BCRYPT_ROUNDS}.")
 
 
+def _breached_passwords(config: Mapping[str, Any]) -> Iterator[Finding]:
+    mode = config.get("PASSWORD_BREACH_CHECK", "off")
+    if mode == "off" and config.get("ENV_NAME") == "production":
+        yield Finding(WARNING, "PASSWORD_BREACH_CHECK", "new passwords are not checked against "
+                      "known breaches; set it to \"hibp\" (the Pwned Passwords range API sees "
+                      "only 5 hex characters of each SHA-1) if the server can reach it.")
+    elif mode not in ("off", "hibp"):
+        yield Finding(ERROR, "PASSWORD_BREACH_CHECK", f"{mode!r} is not \"hibp\" or \"off\", "
+                      "so no new password is checked against known breaches; set it to \"hibp\".")
+
+
 def _rate_limits(config: Mapping[str, Any]) -> Iterator[Finding]:
     if not config.get("RATELIMIT_ENABLED", True):
         yield Finding(ERROR, "RATELIMIT_ENABLED", "login, register and refresh are not "
@@ -196,4 +210,4 @@ def _seconds(value: Any) -> float | None:
 
 
 CHECKS: tuple[Check, ...] = (_environment, _secrets, _cookies, _csrf, _tokens, _passwords,
-                             _rate_limits, _database, _proxies)
+                             _breached_passwords, _rate_limits, _database, _proxies)
