@@ -15,8 +15,14 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     # Tokens (SPEC §3)
-    JWT_ALGORITHM = "HS256"
-    JWT_DECODE_ALGORITHMS = ["HS256"]  # the extension's allowlist; each key pins its own
+    JWT_ALGORITHM = "HS256"  # or ES256, EdDSA, RS256: keys in the signing_keys table (§12)
+    # The extension's allowlist: every algorithm we support, since each key pins its own and
+    # a header whose alg is not its key's is refused (tokens/keys.py).
+    JWT_DECODE_ALGORITHMS = ["HS256", "ES256", "EdDSA", "RS256"]
+    # Seals the stored private keys (AES-256-GCM); required in production with an asymmetric
+    # algorithm, derived from the generated secrets in development.
+    JWT_KEY_ENCRYPTION_KEY: str | None = None
+    JWKS_MAX_AGE = 600  # seconds verifiers may cache /.well-known/jwks.json
     # Secrets that signed earlier tokens: they still verify (told apart by ``kid``), never sign.
     JWT_PREVIOUS_SECRET_KEYS: list[str] = []
     JWT_ENCODE_ISSUER = "authapp"
@@ -90,6 +96,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production-use-000"  # noqa: S105
     JWT_SECRET_KEY = "testing-jwt-secret-key-not-for-production-use-0"  # noqa: S105
+    JWT_KEY_ENCRYPTION_KEY = "testing-key-encryption-key-not-for-production"  # noqa: S105
     BCRYPT_LOG_ROUNDS = 4
     RATELIMIT_ENABLED = False
 

@@ -44,11 +44,13 @@ def register_extensions(app: Flask) -> None:
     from authapp.core.extensions import bcrypt, csrf, db, jwt, migrate
     from authapp.db import sqlite  # noqa: F401  (connection pragmas)
     from authapp.tokens.extension import register_jwt_callbacks
+    from authapp.tokens.keys import prepare_key_set
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     register_jwt_callbacks(jwt)
+    app.before_request(prepare_key_set)  # signing keys load outside any request transaction
     bcrypt.init_app(app)
     csrf.init_app(app)
     trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]
@@ -58,13 +60,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the JSON API and the pages."""
+    """Mount the JSON API, the JWKS and the pages."""
     from authapp.api import bp as api_bp
+    from authapp.api.jwks import bp as well_known_bp
     from authapp.core.extensions import csrf
     from authapp.web import bp as web_bp
 
     csrf.exempt(api_bp)  # API cookie requests use Flask-JWT-Extended's X-CSRF-TOKEN check
     app.register_blueprint(api_bp)
+    app.register_blueprint(well_known_bp)
     app.register_blueprint(web_bp)
     register_rate_limits(app)
 

@@ -23,6 +23,7 @@ EVENT_TYPES = frozenset({
     "register", "login_succeeded", "login_failed", "refresh", "token_reused", "logout",
     "logout_all", "session_revoked", "password_changed", "rate_limited", "user_disabled",
     "user_enabled", "reauthenticated", "reauthentication_failed",
+    "signing_key_generated", "signing_key_rotated", "signing_key_revoked",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

@@ -111,8 +111,10 @@ def _operation(rule: Rule, op: Operation, parameters: list[dict[str, Any]], limi
                                 "responses": responses, "security": SECURITY.get(op.auth, [])}
     if op.description:
         document["description"] = op.description
-    if parameters:
-        document["parameters"] = parameters
+    if parameters or op.parameters:
+        document["parameters"] = [*parameters, *op.parameters]
+    for status, headers in op.headers.items():
+        responses[str(status)]["headers"] = headers
     if op.body:
         document["requestBody"] = {"required": True,
                                    "content": {"application/json": {"schema": refs[op.body]}}}

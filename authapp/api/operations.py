@@ -4,6 +4,8 @@
 route can answer follow from what it declares: a body (400, 413, 415, 422),
 a token (401, 403), a path parameter (404), a rate limit (429, found on the
 view itself), the database (503); ``problems`` adds the route's own.
+``parameters`` adds request headers the route reads (OpenAPI parameter
+objects) and ``headers`` the response headers it sends, per status.
 """
 
 from collections.abc import Callable
@@ -37,15 +39,19 @@ class Operation:
     database: bool = True
     description: str = ""
     links: dict[int, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links per status
+    parameters: tuple[dict[str, Any], ...] = ()
+    headers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def operation(summary: str, *, answers: dict[int, Answer], body: type[BaseModel] | None = None,
               auth: Auth | None = None, problems: tuple[int, ...] = (), database: bool = True,
               description: str = "", links: dict[int, dict[str, Any]] | None = None,
+              parameters: tuple[dict[str, Any], ...] = (),
+              headers: dict[int, dict[str, Any]] | None = None,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare the route's answers, body and credentials (see the module docstring)."""
     declared = Operation(summary, answers, body, auth, problems, database, description,
-                         links or {})
+                         links or {}, parameters, headers or {})
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         setattr(view, ATTRIBUTE, declared)

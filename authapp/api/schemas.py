@@ -139,3 +139,25 @@ class Problem(Schema):
     methods: list[str] | None = Field(
         None, description="reauthentication_required only: how this account can "
                           "re-authenticate (password, totp, passkey).")
+
+
+class PublicJWK(Schema):
+    """A public signing key (RFC 7517): never a private member, never an HMAC secret."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    kty: Literal["EC", "OKP", "RSA"]
+    kid: str = Field(description="The RFC 7638 thumbprint; tokens name it in their header.")
+    alg: Literal["ES256", "EdDSA", "RS256"]
+    use: Literal["sig"]
+    crv: Literal["P-256", "Ed25519"] | None = None
+    x: str | None = None
+    y: str | None = None
+    n: str | None = None
+    e: str | None = None
+
+
+class JWKSAnswer(Schema):
+    """The keys that verify our tokens: active, standby, and retired ones still in use."""
+
+    keys: list[PublicJWK]

@@ -1,5 +1,7 @@
 """Load configuration in its documented order and refuse unsafe secrets."""
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -9,13 +11,18 @@ from typing import Any
 
 from flask import Flask
 
+from authapp.tokens.key_material import ASYMMETRIC_ALGORITHMS
 from config import CONFIGS, TestingConfig
 
 MIN_SECRET_BYTES = 32
 SECRET_KEYS = ("SECRET_KEY", "JWT_SECRET_KEY")
 DEV_SECRETS_FILE = "secrets.json"
 MIN_DISTINCT_CHARS = 12
-KNOWN_SECRETS = {TestingConfig.SECRET_KEY, TestingConfig.JWT_SECRET_KEY}
+KNOWN_SECRETS = {TestingConfig.SECRET_KEY, TestingConfig.JWT_SECRET_KEY,
+                 TestingConfig.JWT_KEY_ENCRYPTION_KEY}
+ALGORITHMS = ("HS256", *ASYMMETRIC_ALGORITHMS)
+KEY_ENCRYPTION_KEY = "JWT_KEY_ENCRYPTION_KEY"
+DEV_KEY_ENCRYPTION_LABEL = b"authapp development key-encryption key"
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
@@ -41,8 +48,16 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         # Cross-site frontends can only send cookies marked SameSite=None, which need Secure.
         app.config["JWT_COOKIE_SAMESITE"] = "None"
         app.config["JWT_COOKIE_SECURE"] = True
+    if app.config["JWT_ALGORITHM"] not in ALGORITHMS:
+        raise RuntimeError(f"JWT_ALGORITHM must be one of {ALGORITHMS}, "
+                           f"not {app.config['JWT_ALGORITHM']!r}")
     if env == "development":
         _load_or_create_dev_secrets(app)
+        if not app.config.get(KEY_ENCRYPTION_KEY):
+            # Derived, not stored: AUTHAPP_JWT_ALGORITHM=ES256 alone is enough to start.
+            app.config[KEY_ENCRYPTION_KEY] = hmac.new(
+                app.config["JWT_SECRET_KEY"].encode(), DEV_KEY_ENCRYPTION_LABEL,
+                hashlib.sha256).hexdigest()
     if env == "production":
         check_production_secrets(app.config)
 
@@ -79,9 +94,19 @@ def _load_or_create_dev_secrets(app: Flask) -> None:
 
 
 def secret_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Every way the two secrets fall short, as ``(setting, what to do)`` pairs."""
+    """Every way the secrets fall short, as ``(setting, what to do)`` pairs.
+
+    ``JWT_KEY_ENCRYPTION_KEY`` counts only with an asymmetric ``JWT_ALGORITHM``.
+    """
     problems = []
-    for key in SECRET_KEYS:
+    checked = SECRET_KEYS
+    if config.get("JWT_ALGORITHM") in ASYMMETRIC_ALGORITHMS:
+        checked = (*SECRET_KEYS, KEY_ENCRYPTION_KEY)
+        sealing = config.get(KEY_ENCRYPTION_KEY)
+        if sealing and sealing in {config.get(key) for key in SECRET_KEYS}:
+            problems.append((KEY_ENCRYPTION_KEY, f"{KEY_ENCRYPTION_KEY} must differ from "
+                                                 "SECRET_KEY and JWT_SECRET_KEY."))
+    for key in checked:
         value = config.get(key)
         if not value or len(str(value).encode()) < MIN_SECRET_BYTES:
             problems.append((key, f"{key} must be set to a random value of at least "

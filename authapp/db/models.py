@@ -1,5 +1,5 @@
 """Tables: users, sessions (one refresh-token family each), revoked tokens, auth events,
-mailed links and the mail outbox."""
+mailed links, the mail outbox and signing keys."""
 
 import uuid
 from datetime import datetime
@@ -147,3 +147,28 @@ class OutboxMessage(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class SigningKey(db.Model):
+    """An asymmetric token-signing key (SPEC §12): standby → active → retired, or revoked.
+
+    ``public_jwk`` is what the JWKS publishes; ``private_key`` is sealed at rest
+    (tokens/key_material.py). At most one key per algorithm is active and one standby.
+    """
+
+    __tablename__ = "signing_keys"
+    __table_args__ = (
+        Index("uq_signing_keys_algorithm_state", "algorithm", "state", unique=True,
+              sqlite_where=text("state IN ('active', 'standby')"),
+              postgresql_where=text("state IN ('active', 'standby')")),
+    )
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(8))  # standby, active, retired, revoked
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

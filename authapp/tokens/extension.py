@@ -6,6 +6,11 @@ key, the key pins the algorithm), the same claim rules (a token without a
 ``type`` is neither type) and the same revocation check as our own routes.
 Tokens are minted by tokens/mint.py; the extension's ``create_access_token``
 signs with the same key but lacks a session, so its tokens are refused.
+
+With an asymmetric ``JWT_ALGORITHM`` the signing key is the active stored key of
+that algorithm, so the extension's ``JWT_ALGORITHM`` always names the signing
+key's algorithm; its ``JWT_DECODE_ALGORITHMS`` lists every algorithm we support,
+and the key a ``kid`` names decides which one a token must use.
 """
 
 from typing import Any

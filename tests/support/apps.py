@@ -13,6 +13,7 @@ from authapp.db.models import (
     OutboxMessage,
     RevokedToken,
     Session,
+    SigningKey,
     User,
 )
 
@@ -28,7 +29,8 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 def delete_all_rows(app: Flask) -> None:
     """Leave the shared test database empty for the next test."""
     with app.app_context():
-        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, User):
+        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, User,
+                      SigningKey):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()
