@@ -25,11 +25,16 @@ Decisions on the borderline settings:
 - ``PASSWORD_BREACH_CHECK`` ``off`` is a warning, and only when ``ENV_NAME`` is
   production (whose default turns it on): a server without a route to the
   service may have to leave it off. An unknown value is an error, as it checks nothing.
+- Signing keys (judged with the stored key rows the CLI reads): no standby key
+  for an asymmetric ``JWT_ALGORITHM`` is a warning (the next rotation has to wait
+  for one to be published), and so is an active key older than ``MAX_KEY_AGE``.
+  A missing or weak ``JWT_KEY_ENCRYPTION_KEY`` with such an algorithm is an error
+  (with the other secrets).
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from authapp.core.configuration import secret_problems
@@ -41,6 +46,7 @@ MIN_BCRYPT_ROUNDS = 12
 MAX_ACCESS_TOKEN_SECONDS = 3600
 MAX_LEEWAY_SECONDS = 30
 HOST_PREFIX = "__Host-"
+MAX_KEY_AGE = timedelta(days=90)
 RANDOM_VALUE_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -57,15 +63,19 @@ Check = Callable[[Mapping[str, Any]], Iterator[Finding]]
 
 
 def diagnose(config: Mapping[str, Any], *, budget: ConnectionBudget | None = None,
-             max_connections: int | None = None) -> list[Finding]:
+             max_connections: int | None = None, signing_keys: Sequence[Any] | None = None,
+             now: datetime | None = None) -> list[Finding]:
     """Every production-safety problem in ``config``, errors first; empty when all is well.
 
     With the serving processes' connection ``budget`` and the database server's
-    ``max_connections`` (the CLI reads both), an over-committed server is flagged too.
+    ``max_connections`` (the CLI reads both), an over-committed server is flagged too;
+    with the stored ``signing_keys`` rows, their ages and the standby key are judged.
     """
     findings = [finding for check in CHECKS for finding in check(config)]
     if budget is not None and max_connections is not None:
         findings.extend(_connections(budget, max_connections))
+    if signing_keys is not None and now is not None:
+        findings.extend(_signing_keys(config, signing_keys, now))
     return sorted(findings, key=lambda finding: finding.severity != ERROR)
 
 
@@ -76,6 +86,33 @@ def _connections(budget: ConnectionBudget, max_connections: int) -> Iterator[Fin
                       f"direct) may open {budget.total} connections, more than the server's "
                       f"max_connections ({max_connections}); lower WEB_CONCURRENCY, "
                       "AUTHAPP_THREADS or pool_size, or put PgBouncer in front.")
+
+
+def _signing_keys(config: Mapping[str, Any], rows: Sequence[Any],
+                  now: datetime) -> Iterator[Finding]:
+    algorithm = config.get("JWT_ALGORITHM", "HS256")
+    if algorithm == "HS256":
+        return
+    mine = {row.state: row for row in rows if row.algorithm == algorithm}
+    if "standby" not in mine:
+        yield Finding(WARNING, "JWT_ALGORITHM", f"no standby {algorithm} key is published, so "
+                      "the next rotation has to wait for one; run `flask keys generate`.")
+    active = mine.get("active")
+    if active is not None and now - (active.activated_at or active.created_at) > MAX_KEY_AGE:
+        yield Finding(WARNING, "JWT_ALGORITHM", f"the active {algorithm} key is older than "
+                      f"{MAX_KEY_AGE.days} days; run `flask keys rotate` (or daily from cron: "
+                      "`flask keys rotate --if-older-than 30d`).")
+
+
+def signing_summary(config: Mapping[str, Any], rows: Sequence[Any], now: datetime) -> str:
+    """One line for the operator: the asymmetric algorithm and the age of each live key
+    ('' with HS256, whose secrets the findings above already judge)."""
+    algorithm = config.get("JWT_ALGORITHM", "HS256")
+    if algorithm == "HS256":
+        return ""
+    ages = [f"{row.state} key {row.kid} {(now - row.created_at).days} days old"
+            for row in rows if row.algorithm == algorithm and row.state in ("active", "standby")]
+    return f"Signing: {algorithm}; " + ("; ".join(ages) or "no keys yet (made on first use)")
 
 
 def _environment(config: Mapping[str, Any]) -> Iterator[Finding]:
