@@ -71,6 +71,7 @@ class Config:
     RATELIMIT_REGISTER_PER_IP = "10/minute"
     RATELIMIT_REFRESH_PER_SESSION = "60/minute"
     RATELIMIT_REFRESH_PER_IP = "600/minute"
+    RATELIMIT_ADMIN_PER_ACCOUNT = "300/minute"  # every admin API request (SPEC §13)
     TRUSTED_PROXY_COUNT = 0
 
     # Cross-origin JavaScript frontends allowed to use the API with cookies, e.g.

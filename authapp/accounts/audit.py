@@ -24,6 +24,7 @@ EVENT_TYPES = frozenset({
     "logout_all", "session_revoked", "password_changed", "rate_limited", "user_disabled",
     "user_enabled", "reauthenticated", "reauthentication_failed",
     "signing_key_generated", "signing_key_rotated", "signing_key_revoked",
+    "role_granted", "role_revoked", "roles_changed", "data_exported", "account_deleted",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

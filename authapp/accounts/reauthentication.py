@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from authapp.accounts import audit
+from authapp.accounts import audit, roles
 from authapp.accounts.passwords import verify_password
 from authapp.accounts.revocation import Principal
 from authapp.core.clock import utcnow
@@ -34,7 +34,8 @@ PROVE_SESSION = (
     .where(_sessions.c.id == bindparam("session_id"), _sessions.c.user_id == bindparam("owner_id"),
            _sessions.c.revoked_at.is_(None))
     .values(auth_time=bindparam("proved_at"))
-    .returning(_sessions.c.expires_at, _sessions.c.amr)
+    .returning(_sessions.c.expires_at, _sessions.c.amr,
+               roles.role_names_of(_sessions.c.user_id).label("roles"))
 )
 
 
@@ -92,4 +93,4 @@ def reauthenticate_with_password(principal: Principal, password: str, client: Cl
     audit.record("reauthenticated", client=client, user_id=principal.id,
                  session_id=principal.session_id, method="password")
     return Grant(principal.id, principal.session_id, proved.expires_at, now,
-                 tuple(proved.amr.split()))
+                 tuple(proved.amr.split()), roles.parse_names(proved.roles))

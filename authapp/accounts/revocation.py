@@ -1,7 +1,9 @@
 """The per-request revocation check: one indexed statement, one round trip.
 
 It runs on the direct connection (see direct.py) and brings the user's row
-along, so views need no second query.
+and current role names along, so views need no second query and a role taken
+away counts at the next request. The token's ``roles`` claim is only
+informational: the roles here decide.
 """
 
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, exists, select
 
+from authapp.accounts.roles import parse_names, role_names_of
 from authapp.db import direct
 from authapp.db.models import RevokedToken, Session, User
 
@@ -19,6 +22,7 @@ REVOCATION_CHECK = direct.hot_statement("revocation_check", (
         User.id,
         User.username,
         User.created_at,
+        role_names_of(User.id).label("roles"),
     )
     .join(User, User.id == Session.user_id)
     .where(Session.id == bindparam("sid"))
@@ -33,6 +37,11 @@ class Principal:
     username: str
     created_at: datetime
     session_id: str
+    roles: tuple[str, ...] = ()
+
+    def has_roles(self, *names: str) -> bool:
+        """True if the account holds every one of ``names`` now."""
+        return all(name in self.roles for name in names)
 
 
 def find_principal(jti: str, session_id: str, subject: str) -> Principal | None:
@@ -40,7 +49,7 @@ def find_principal(jti: str, session_id: str, subject: str) -> Principal | None:
     row = direct.fetch_one(REVOCATION_CHECK, jti=jti, sid=session_id)
     if row is None:
         return None
-    session_revoked, token_revoked, user_id, username, created_at = row
+    session_revoked, token_revoked, user_id, username, created_at, roles = row
     if session_revoked or token_revoked or str(user_id) != subject:
         return None
-    return Principal(user_id, username, created_at, session_id)
+    return Principal(user_id, username, created_at, session_id, parse_names(roles))

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from authapp.accounts import audit
+from authapp.accounts import audit, roles
 from authapp.core.clock import utcnow
 from authapp.core.errors import TokenInvalid, TokenReused, TokenRevoked
 from authapp.core.extensions import db
@@ -59,7 +59,8 @@ ROTATE = (
     )
     .values(refresh_jti=bindparam("successor_jti"), previous_jti=bindparam("presented_jti"),
             rotated_at=bindparam("now"), last_used_at=bindparam("now"))
-    .returning(_sessions.c.expires_at, _sessions.c.auth_time, _sessions.c.amr)
+    .returning(_sessions.c.expires_at, _sessions.c.auth_time, _sessions.c.amr,
+               roles.role_names_of(_sessions.c.user_id).label("roles"))
 )
 
 
@@ -69,7 +70,7 @@ def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",)
     """Open a session for a fresh sign-in, with its audit event."""
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
-    grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr)
+    grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr, roles.names_of(user_id))
     session = StartedSession(grant, new_jti())
     session_row = {
         "id": grant.session_id, "user_id": user_id, "created_at": now, "last_used_at": now,
@@ -109,7 +110,7 @@ def rotate(session_id: str, presented_jti: str, user_id: int, client: Client) ->
         return _after_lost_compare_and_set(session_id, presented_jti, user_id, now, client)
     audit.record("refresh", client=client, user_id=user_id, session_id=session_id)
     return Rotation(Grant(user_id, session_id, won.expires_at, won.auth_time,
-                          tuple(won.amr.split())), successor)
+                          tuple(won.amr.split()), roles.parse_names(won.roles)), successor)
 
 
 def _after_lost_compare_and_set(session_id: str, presented_jti: str, user_id: int,
@@ -132,7 +133,7 @@ def _after_lost_compare_and_set(session_id: str, presented_jti: str, user_id: in
 def grant_of(session: Session) -> Grant:
     """What a stored session lets its tokens vouch for."""
     return Grant(session.user_id, session.id, session.expires_at, session.auth_time,
-                 tuple(session.amr.split()))
+                 tuple(session.amr.split()), roles.names_of(session.user_id))
 
 
 @flow
@@ -178,11 +179,12 @@ def sign_out_everywhere(user_id: int, client: Client) -> int:
 
 
 @flow
-def revoke_all_by_operator(user_id: int, client: Client) -> int:
-    """Sign a user out everywhere on an operator's word; returns how many sessions."""
+def revoke_all_by_operator(user_id: int, client: Client, **details: int) -> int:
+    """Sign a user out everywhere on an operator's word; returns how many sessions.
+    ``details`` go into the event (an acting admin's id)."""
     count = revoke_user_sessions(user_id, "admin_revoked")
     audit.record("session_revoked", client=client, user_id=user_id, reason="admin_revoked",
-                 sessions_revoked=count)
+                 sessions_revoked=count, **details)
     return count
 
 

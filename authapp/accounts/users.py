@@ -139,14 +139,16 @@ def change_password(user: User, current_password: str, new_password: str,
 
 
 @flow
-def set_disabled(user: User, disabled: bool, client: Client) -> int:
-    """Disable (revoking every session at once) or re-enable an account."""
+def set_disabled(user: User, disabled: bool, client: Client, **details: int) -> int:
+    """Disable (revoking every session at once) or re-enable an account; ``details`` go
+    into the event (an acting admin's id)."""
     if disabled:
         user.disabled_at = user.disabled_at or utcnow()
         revoked = sessions.revoke_user_sessions(user.id, "user_disabled")
-        audit.record("user_disabled", client=client, user_id=user.id, sessions_revoked=revoked)
+        audit.record("user_disabled", client=client, user_id=user.id, sessions_revoked=revoked,
+                     **details)
     else:
         user.disabled_at = None
         revoked = 0
-        audit.record("user_enabled", client=client, user_id=user.id)
+        audit.record("user_enabled", client=client, user_id=user.id, **details)
     return revoked

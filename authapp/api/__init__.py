@@ -15,6 +15,7 @@ def no_content_has_no_type(response: Response) -> Response:
 
 from authapp.api import (  # noqa: E402,F401  (routes register on bp)
     account,
+    admin,
     auth,
     docs,
     health,

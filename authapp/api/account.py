@@ -5,7 +5,7 @@ from flask import Response, jsonify
 from authapp.accounts import audit, sessions
 from authapp.api import bp
 from authapp.api.operations import operation
-from authapp.api.schemas import EventsAnswer, SessionsAnswer, UserOut
+from authapp.api.schemas import EventsAnswer, MeAnswer, SessionsAnswer
 from authapp.api.serializers import event_json, session_json, user_json
 from authapp.core.errors import ResourceNotFound
 from authapp.http.client import current_client
@@ -15,10 +15,11 @@ EVENTS_PAGE = 50
 
 
 @bp.get("/me")
-@operation("The signed-in account", auth="access", answers={200: UserOut})
+@operation("The signed-in account", auth="access", answers={200: MeAnswer})
 @access_token_required
 def me() -> Response:
-    return jsonify(user_json(current_principal()))
+    principal = current_principal()
+    return jsonify({**user_json(principal), "roles": list(principal.roles)})
 
 
 @bp.get("/sessions")

@@ -64,6 +64,13 @@ class UserOut(Schema):
     created_at: datetime
 
 
+class MeAnswer(UserOut):
+    """The signed-in account, with the roles it holds now (SPEC §13)."""
+
+    roles: list[str] = Field(description="Role names, sorted; read from the database on "
+                                          "every request, not from the token.")
+
+
 class UserAnswer(Schema):
     user: UserOut
 
@@ -161,3 +168,62 @@ class JWKSAnswer(Schema):
     """The keys that verify our tokens: active, standby, and retired ones still in use."""
 
     keys: list[PublicJWK]
+
+
+# --- administration and leaving (SPEC §13) ----------------------------------------------------
+
+
+class AdminUsersQuery(BaseModel):
+    """``GET /api/admin/users`` query: numbers arrive as text, so types are lax here."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: str = Field("", max_length=100, description="Part of a username or address, any case.")
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+class RolesRequest(Schema):
+    """``PUT /api/admin/users/<id>/roles``: the account's roles, exactly."""
+
+    roles: list[str] = Field(max_length=32, description="Role names: lowercase letters, "
+                                                        "digits, '_' or '-'.")
+
+
+class PasswordRequest(Schema):
+    """A sensitive action confirmed with the account's password."""
+
+    password: str
+
+
+class AdminUserOut(Schema):
+    """An account as an administrator sees it."""
+
+    id: int
+    username: str
+    created_at: datetime
+    disabled_at: datetime | None
+    email: str | None
+    email_verified: bool
+    roles: list[str]
+    live_sessions: int
+
+
+class AdminUsersAnswer(Schema):
+    users: list[AdminUserOut] = Field(description="Oldest first.")
+    page: int
+    per_page: int
+    total: int
+
+
+class AdminUserDetailAnswer(Schema):
+    user: AdminUserOut
+    sessions: list[SessionOut] = Field(description="Live sessions, newest first.")
+    events: list[EventOut] = Field(description="Latest events, newest first.")
+
+
+class AdminChangeAnswer(Schema):
+    """The account after the change, and how many sessions the change revoked."""
+
+    user: AdminUserOut
+    sessions_revoked: int

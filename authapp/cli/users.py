@@ -1,4 +1,4 @@
-"""``flask users ...``: create, list, disable, enable and sign out accounts.
+"""``flask users ...``: create, list, disable, enable and sign out accounts; grant roles.
 
 Commands call the same services as the pages and the API, acting as the
 ``SYSTEM`` client so the audit trail shows the change came from the command line.
@@ -8,14 +8,16 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from authapp.accounts import sessions, users
+from authapp.accounts import roles, sessions, users
 from authapp.core.clock import utcnow
 from authapp.core.errors import UsernameTaken, ValidationFailed
 from authapp.core.extensions import db
-from authapp.db.models import Session, User
+from authapp.db.models import Role, Session, User, UserRole
 from authapp.http.client import SYSTEM
 
-users_cli = AppGroup("users", help="Create, list, disable and sign out user accounts.")
+users_cli = AppGroup("users", help="Create, list, disable and sign out user accounts; "
+                                    "grant and revoke roles.")
+
 
 @users_cli.command("create")
 @click.argument("username")
@@ -36,7 +38,8 @@ def create_user(username: str) -> None:
 
 @users_cli.command("list")
 @click.option("--disabled", "disabled_only", is_flag=True, help="Only disabled accounts.")
-def list_users(disabled_only: bool) -> None:
+@click.option("--role", help="Only accounts holding this role.")
+def list_users(disabled_only: bool, role: str | None) -> None:
     """Show every account with its live (unrevoked, unexpired) session count."""
     live = (select(Session.user_id, func.count().label("live"))
             .where(Session.revoked_at.is_(None), Session.expires_at > utcnow())
@@ -45,11 +48,16 @@ def list_users(disabled_only: bool) -> None:
              .outerjoin(live, live.c.user_id == User.id).order_by(User.id))
     if disabled_only:
         query = query.where(User.disabled_at.is_not(None))
+    if role is not None:
+        query = query.where(User.id.in_(select(UserRole.user_id).join(Role)
+                                        .where(Role.name == role)))
     rows = [(str(user.id), user.username, user.created_at.isoformat(timespec="seconds"),
              "yes" if user.disabled_at else "no", str(count))
             for user, count in db.session.execute(query)]
     if not rows:
-        click.echo("No disabled users." if disabled_only else "No users.")
+        wanted = " ".join(filter(None, ["disabled" if disabled_only else "",
+                                        f"{role!r}" if role else ""]))
+        click.echo(f"No {wanted} users." if wanted else "No users.")
         return
     _echo_table(("ID", "USERNAME", "CREATED", "DISABLED", "SESSIONS"), rows)
 
@@ -82,6 +90,32 @@ def revoke_sessions(username: str) -> None:
     user = _user_or_fail(username)
     revoked = sessions.revoke_all_by_operator(user.id, SYSTEM)
     click.echo(f"Revoked {_sessions(revoked)} of {user.username}.")
+
+
+@users_cli.command("grant")
+@click.argument("username")
+@click.argument("role")
+def grant_role(username: str, role: str) -> None:
+    """Give an account a role (created if new); it counts from the account's next request."""
+    user = _user_or_fail(username)
+    if problems := roles.name_problems(role):
+        raise click.ClickException(problems[0])
+    if roles.grant_role(user.id, role, SYSTEM):
+        click.echo(f"Granted {role} to {user.username}.")
+    else:
+        click.echo(f"{user.username} already has the role {role}; nothing to do.")
+
+
+@users_cli.command("revoke-role")
+@click.argument("username")
+@click.argument("role")
+def revoke_role(username: str, role: str) -> None:
+    """Take a role from an account; its very next request no longer has it."""
+    user = _user_or_fail(username)
+    if roles.revoke_role(user.id, role, SYSTEM):
+        click.echo(f"Revoked {role} from {user.username}.")
+    else:
+        click.echo(f"{user.username} does not have the role {role}; nothing to do.")
 
 
 def _user_or_fail(username: str) -> User:

@@ -109,6 +109,12 @@ class CSRFFailed(AuthError):
     code = "csrf_failed"
 
 
+class Forbidden(AuthError):
+    """403 ``forbidden``: the account lacks a role the action needs (SPEC §13)."""
+
+    code = "forbidden"
+
+
 class UsernameTaken(AuthError):
     code = "username_taken"
 

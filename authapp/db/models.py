@@ -104,7 +104,8 @@ class AuthEvent(db.Model):
                                     primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     event_type: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # SET NULL: a deleted account's events stay, scrubbed of what identified it (SPEC §13).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[str | None] = mapped_column(String(32))
     ip: Mapped[str] = mapped_column(String(IP_MAX), default="")
     user_agent: Mapped[str] = mapped_column(String(USER_AGENT_MAX), default="")
@@ -172,3 +173,28 @@ class SigningKey(db.Model):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+ROLE_NAME_MAX = 32
+
+
+class Role(db.Model):
+    """A named permission holders share (SPEC §13); ``admin`` is built in."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(ROLE_NAME_MAX), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserRole(db.Model):
+    """A role held by an account; the primary key serves lookups by user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

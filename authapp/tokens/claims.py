@@ -9,6 +9,7 @@ used (and before any reaches the database).
 import re
 from typing import Any
 
+from authapp.accounts.roles import MAX_ROLES, ROLE_NAME
 from authapp.core.errors import TokenInvalid
 from authapp.db.models import MAX_USER_ID
 from authapp.tokens.types import TOKEN_TYPES, TokenType
@@ -61,4 +62,13 @@ def check_claims(claims: Any, expected_type: str, config: Any) -> TokenType:
         raise TokenInvalid("The token's amr claim is malformed.")
     if not isinstance(claims["fresh"], bool):
         raise TokenInvalid("The token's fresh claim is malformed.")
+    if "roles" in token_type.required_claims and not _roles_as_minted(claims["roles"]):
+        raise TokenInvalid("The token's roles claim is malformed.")
     return token_type
+
+
+def _roles_as_minted(roles: Any) -> bool:
+    """A list of distinct role names, as many as an account may hold."""
+    return (isinstance(roles, list) and len(roles) <= MAX_ROLES
+            and all(isinstance(role, str) and ROLE_NAME.fullmatch(role) for role in roles)
+            and len(set(roles)) == len(roles))

@@ -29,6 +29,7 @@ class Grant:
     session_expires_at: datetime
     auth_time: datetime
     amr: tuple[str, ...]
+    roles: tuple[str, ...] = ()  # as the session's store read them; access tokens name them
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def _mint(token_type: TokenType, grant: Grant, jti: str, now: datetime, lifetime
         "auth_time": min(int(grant.auth_time.timestamp()), issued_at),
         "amr": list(grant.amr), "fresh": fresh,
     }
+    if "roles" in token_type.required_claims:
+        claims["roles"] = list(grant.roles)
     if config["JWT_COOKIE_CSRF_PROTECT"] and "cookies" in config["JWT_TOKEN_LOCATION"]:
         claims["csrf"] = str(uuid.uuid4())
     key = key_set().signing

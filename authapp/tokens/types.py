@@ -30,8 +30,9 @@ class TokenType:
         return timedelta(seconds=(config or current_app.config)[self.lifetime_setting])
 
 
+# Access tokens also name the account's roles (SPEC §13; informational, the database decides).
 ACCESS = TokenType("access", "JWT_ACCESS_TOKEN_EXPIRES", "JWT_ACCESS_COOKIE_NAME",
-                   "JWT_ACCESS_CSRF_HEADER_NAME")
+                   "JWT_ACCESS_CSRF_HEADER_NAME", (*BASE_CLAIMS, "roles"))
 REFRESH = TokenType("refresh", "JWT_REFRESH_TOKEN_EXPIRES", "JWT_REFRESH_COOKIE_NAME",
                     "JWT_REFRESH_CSRF_HEADER_NAME")
 TOKEN_TYPES: dict[str, TokenType] = {kind.name: kind for kind in (ACCESS, REFRESH)}

@@ -64,7 +64,8 @@ def _authenticate_from_cookies() -> Principal | None:
         return response
 
     user = users.get_user(rotation.grant.user_id)
-    return Principal(user.id, user.username, user.created_at, rotation.grant.session_id)
+    return Principal(user.id, user.username, user.created_at, rotation.grant.session_id,
+                     rotation.grant.roles)
 
 
 def _clear_cookies(response: Response) -> Response:

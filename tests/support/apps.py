@@ -12,9 +12,11 @@ from authapp.db.models import (
     LinkToken,
     OutboxMessage,
     RevokedToken,
+    Role,
     Session,
     SigningKey,
     User,
+    UserRole,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +31,8 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 def delete_all_rows(app: Flask) -> None:
     """Leave the shared test database empty for the next test."""
     with app.app_context():
-        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, User,
-                      SigningKey):
+        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, UserRole,
+                      Role, User, SigningKey):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()
