@@ -72,6 +72,9 @@ class Config:
     RATELIMIT_REFRESH_PER_SESSION = "60/minute"
     RATELIMIT_REFRESH_PER_IP = "600/minute"
     RATELIMIT_ADMIN_PER_ACCOUNT = "300/minute"  # every admin API request (SPEC §13)
+    RATELIMIT_FORGOT_PER_EMAIL = "5/hour"
+    RATELIMIT_FORGOT_PER_IP = "20/minute"
+    RATELIMIT_EMAIL_PER_ACCOUNT = "10/hour"  # verification resends and address changes
     TRUSTED_PROXY_COUNT = 0
 
     # Cross-origin JavaScript frontends allowed to use the API with cookies, e.g.
@@ -82,13 +85,40 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
 
+    # Email and recovery (SPEC §8). Links are PUBLIC_URL + a path; required in production.
+    PUBLIC_URL: str | None = None  # development: http://127.0.0.1:5000
+    EMAIL_REQUIRED = False
+    EMAIL_VERIFY_EXPIRES = 86_400
+    PASSWORD_RESET_EXPIRES = 3_600
+    EMAIL_CHANGE_EXPIRES = 7_200
+    EMAIL_VERIFY_RESEND_INTERVAL = 60  # at most one verification mail per account per minute
+
+    # Mail: queued in the outbox, delivered by a thread in every app process.
+    MAIL_BACKEND = "smtp"  # or "file": one .eml per message in MAIL_FILE_DIRECTORY
+    MAIL_FILE_DIRECTORY: str | None = None  # default: instance/mail/
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "authapp <no-reply@localhost>"
+    MAIL_WORKER_ENABLED = True
+    MAIL_POLL_SECONDS = 2
+    MAIL_CLAIM_SECONDS = 120  # a claimed message is retried by another worker after this
+    MAIL_RETRY_SECONDS = 5  # first retry; doubles each attempt, at most an hour
+    MAIL_MAX_ATTEMPTS = 12
+
     AUDIT_EVENT_RETENTION = 31_536_000  # seconds; `flask tokens prune` deletes older events
     LOG_FORMAT = "text"  # or "json": one object per line
     LOG_LEVEL = "INFO"
 
 
 class DevelopmentConfig(Config):
-    """Local use: a generated secret kept in instance/, SQLite."""
+    """Local use: a generated secret kept in instance/, SQLite, mail as files."""
+
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    MAIL_BACKEND = "file"
 
 
 class TestingConfig(Config):
@@ -100,6 +130,9 @@ class TestingConfig(Config):
     JWT_KEY_ENCRYPTION_KEY = "testing-key-encryption-key-not-for-production"  # noqa: S105
     BCRYPT_LOG_ROUNDS = 4
     RATELIMIT_ENABLED = False
+    PUBLIC_URL = "http://localhost"  # the test client's host
+    MAIL_BACKEND = "file"
+    MAIL_WORKER_ENABLED = False  # tests deliver the outbox themselves
 
 
 class ProductionConfig(Config):

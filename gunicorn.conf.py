@@ -25,7 +25,9 @@ limit_request_line = 6144
 limit_request_field_size = 12288
 limit_request_fields = 100
 
-# Access log without query strings or headers, so no token can end up in it.
+# Access log without query strings or headers, and mailed links' tokens redacted from the
+# path, so no token can end up in it.
+logger_class = "authapp.core.gunicorn_logging.RedactingLogger"
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'

@@ -13,6 +13,7 @@ from authapp.http.cross_site import register_cross_site_defences
 from authapp.http.headers import register_security_headers
 from authapp.http.ratelimits import register_rate_limits
 from authapp.http.request_limits import check_request_limits
+from authapp.mail.worker import register_mail_worker
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None,
@@ -27,6 +28,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None,
     register_errorhandlers(app)
     register_security_headers(app)
     register_commands(app)
+    register_mail_worker(app)
     return app
 
 

@@ -6,6 +6,7 @@ then a missing server fails the run.
 """
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,8 +20,15 @@ from flask_migrate import upgrade
 from support.api import AuthActions
 from support.apps import MIGRATIONS, delete_all_rows, make_config
 from support.services import POSTGRES_ADMIN_URL, require_service
+from support.smtp import SMTPServer
 
 from authapp import create_app
+
+# The breached-password check is on in production; tests never reach the real service.
+os.environ.setdefault("AUTHAPP_PASSWORD_BREACH_CHECK", "off")
+# Nor does an app made in this process start a mail thread: tests deliver the outbox themselves
+# (live servers are separate processes with their own settings).
+os.environ.setdefault("AUTHAPP_MAIL_WORKER_ENABLED", "false")
 from authapp.core.extensions import db
 
 
@@ -96,3 +104,12 @@ def stopped_clock() -> Iterator[None]:
     start = (int(dt.datetime.now(dt.UTC).timestamp()) // 60 + 1) * 60 + 5
     with time_machine.travel(start, tick=False):
         yield
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server on a free port for the test's mail."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()

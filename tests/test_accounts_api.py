@@ -53,7 +53,7 @@ def test_register_answers_201_with_the_user(client):
     assert response.mimetype == "application/json"
     assert set(response.json) == {"user"}
     user = response.json["user"]
-    assert set(user) == {"id", "username", "created_at"}
+    assert set(user) == {"id", "username", "created_at", "email", "email_verified"}
     assert isinstance(user["id"], int)
     assert user["username"] == "alice"
 
@@ -144,11 +144,11 @@ def test_register_ignores_unknown_fields(client, auth):
                         created_at="2000-01-01T00:00:00+00:00")
     assert response.status_code == 201
     user = response.json["user"]
-    assert set(user) == {"id", "username", "created_at"}
+    assert set(user) == {"id", "username", "created_at", "email", "email_verified"}
     assert user["id"] != 424242
     assert not user["created_at"].startswith("2000-")
     me = client.get("/api/me", headers=auth.login().headers)
-    assert me.json == user
+    assert me.json == {**user, "roles": []}  # role="admin" in the body granted nothing
 
 
 def test_password_is_never_echoed_in_any_response(client):
@@ -393,12 +393,13 @@ def test_hash_at_the_configured_cost_is_left_alone_on_login(app, client):
 # --- /api/me ----------------------------------------------------------------------------
 
 
-def test_me_returns_id_username_and_created_at(client, auth):
+def test_me_returns_the_account_with_its_address_and_roles(client, auth):
     user = auth.register().json["user"]
     response = client.get("/api/me", headers=auth.login().headers)
     assert response.status_code == 200
-    assert response.json == user
-    assert set(response.json) == {"id", "username", "created_at"}
+    assert {key: value for key, value in response.json.items() if key != "roles"} == user
+    assert set(response.json) == {"id", "username", "created_at", "email", "email_verified",
+                                  "roles"}
 
 
 def test_me_requires_a_token(client):

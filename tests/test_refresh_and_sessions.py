@@ -33,7 +33,8 @@ CSRF_REFRESH_COOKIE = "csrf_refresh_token"
 REFRESH_LIFETIME = 1_209_600
 ACCESS_LIFETIME = 900
 GRACE = 10
-SESSION_KEYS = {"id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"}
+SESSION_KEYS = {"id", "created_at", "last_used_at", "expires_at", "user_agent", "device", "ip",
+                "current"}
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -287,8 +287,8 @@ def test_expired_refresh_token_is_token_expired(auth, client):
 
 def test_forged_token_with_a_past_exp_is_token_expired(client, alice, target):
     now = int(datetime.now(UTC).timestamp())
-    forged = forge({**alice.claims(target.kind), "iat": now - 7200, "nbf": now - 7200,
-                    "exp": now - 3600})
+    forged = forge({**alice.claims(target.kind), "iat": now - 4200, "nbf": now - 4200,
+                    "auth_time": now - 4200, "exp": now - 3600})
     assert_problem(target.with_token(client, forged), 401, "token_expired")
 
 

@@ -25,6 +25,8 @@ EVENT_TYPES = frozenset({
     "user_enabled", "reauthenticated", "reauthentication_failed",
     "signing_key_generated", "signing_key_rotated", "signing_key_revoked",
     "role_granted", "role_revoked", "roles_changed", "data_exported", "account_deleted",
+    "email_verification_sent", "email_verified", "signup_address_in_use",
+    "password_reset_requested", "password_reset", "email_change_requested", "email_changed",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

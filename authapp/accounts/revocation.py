@@ -23,6 +23,8 @@ REVOCATION_CHECK = direct.hot_statement("revocation_check", (
         User.username,
         User.created_at,
         role_names_of(User.id).label("roles"),
+        User.email,
+        User.email_verified_at.is_not(None).label("email_verified"),
     )
     .join(User, User.id == Session.user_id)
     .where(Session.id == bindparam("sid"))
@@ -38,6 +40,8 @@ class Principal:
     created_at: datetime
     session_id: str
     roles: tuple[str, ...] = ()
+    email: str | None = None
+    email_verified: bool = False
 
     def has_roles(self, *names: str) -> bool:
         """True if the account holds every one of ``names`` now."""
@@ -49,7 +53,8 @@ def find_principal(jti: str, session_id: str, subject: str) -> Principal | None:
     row = direct.fetch_one(REVOCATION_CHECK, jti=jti, sid=session_id)
     if row is None:
         return None
-    session_revoked, token_revoked, user_id, username, created_at, roles = row
+    session_revoked, token_revoked, user_id, username, created_at, roles, email, verified = row
     if session_revoked or token_revoked or str(user_id) != subject:
         return None
-    return Principal(user_id, username, created_at, session_id, parse_names(roles))
+    return Principal(user_id, username, created_at, session_id, parse_names(roles), email,
+                     bool(verified))

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authapp.accounts import audit, sessions
+from authapp.accounts import audit, recovery, sessions
+from authapp.accounts.addresses import Address, looks_like_address, parse_address
 from authapp.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -30,9 +32,12 @@ from authapp.db.transaction import flow
 from authapp.http.client import Client
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
-SIGN_IN_BY_KEY = direct.hot_statement("sign_in_by_key", select(
-    User.id, User.username, User.created_at, User.password_hash, User.disabled_at,
-).where(User.username_key == bindparam("key")))
+SIGN_IN_COLUMNS = (User.id, User.username, User.created_at, User.password_hash,
+                   User.disabled_at, User.email, User.email_verified_at)
+SIGN_IN_BY_KEY = direct.hot_statement("sign_in_by_key", select(*SIGN_IN_COLUMNS).where(
+    User.username_key == bindparam("key")))
+SIGN_IN_BY_EMAIL = direct.hot_statement("sign_in_by_email", select(*SIGN_IN_COLUMNS).where(
+    User.email_key == bindparam("key"), User.email_verified_at.is_not(None)))
 LOOK_ALIKE = select(User.id).where(User.username_skeleton == bindparam("skeleton")).limit(1)
 
 
@@ -43,6 +48,8 @@ class Account:
     id: int
     username: str
     created_at: datetime
+    email: str | None = None
+    email_verified: bool = False
 
 
 def get_user(user_id: int) -> User:
@@ -57,6 +64,16 @@ def _lookup_key(username: str) -> str | None:
     return username_key(username)
 
 
+def _sign_in_row(name: str) -> tuple | None:
+    """The sign-in columns of the account a username or verified address names."""
+    if looks_like_address(name):
+        address = parse_address(name)
+        return None if isinstance(address, str) else direct.fetch_one(SIGN_IN_BY_EMAIL,
+                                                                       key=address.key)
+    key = _lookup_key(name)
+    return None if key is None else direct.fetch_one(SIGN_IN_BY_KEY, key=key)
+
+
 def find_by_username(username: str) -> User | None:
     """Look a user up by name, without regard to case or Unicode form."""
     key = _lookup_key(username)
@@ -64,14 +81,24 @@ def find_by_username(username: str) -> User | None:
 
 
 @flow
-def register(username: str, password: str, client: Client) -> User:
-    """Create an account, or raise ValidationFailed / UsernameTaken."""
+def register(username: str, password: str, client: Client, email: str | None = None) -> User:
+    """Create an account, or raise ValidationFailed / UsernameTaken.
+
+    With an address, the account gets a verification link (recovery.give_address).
+    """
     display = normalize(username)
     errors = {}
     if problems := new_username_problems(display):
         errors["username"] = problems
     if problems := password_problems(password, display):
         errors["password"] = problems
+    address = None
+    if email:
+        address = parse_address(email)
+        if isinstance(address, str):
+            errors["email"] = [address]
+    elif current_app.config["EMAIL_REQUIRED"]:
+        errors["email"] = ["An email address is required."]
     if errors:
         raise ValidationFailed(errors)
     if find_by_username(display) is not None:
@@ -90,6 +117,8 @@ def register(username: str, password: str, client: Client) -> User:
     except IntegrityError as exc:  # a concurrent registration won the unique index
         db.session.rollback()
         raise UsernameTaken("That username is already taken.") from exc
+    if isinstance(address, Address):
+        recovery.give_address(user, address, client)
     return user
 
 
@@ -101,9 +130,9 @@ def authenticate(username: str, password: str, client: Client) -> Account:
     in the same time. A hash made at a lower cost than configured is upgraded.
     The lookup runs on the direct connection (direct.py), so no transaction is open during bcrypt.
     """
-    key = _lookup_key(username)
-    row = None if key is None else direct.fetch_one(SIGN_IN_BY_KEY, key=key)
-    user_id, display, created_at, password_hash, disabled_at = row or (None,) * 5
+    row = _sign_in_row(username)
+    user_id, display, created_at, password_hash, disabled_at, email, verified_at = (
+        row or (None,) * 7)
     valid = verify_password(password, password_hash)
     if row is None or not valid or disabled_at is not None:
         reason = ("unknown_user" if row is None else "wrong_password" if not valid
@@ -114,7 +143,7 @@ def authenticate(username: str, password: str, client: Client) -> Account:
     if needs_rehash(password_hash):
         db.session.execute(update(User).where(User.id == user_id)
                            .values(password_hash=hash_password(password)))
-    return Account(user_id, display, created_at)
+    return Account(user_id, display, created_at, email, verified_at is not None)
 
 
 @flow
@@ -130,9 +159,7 @@ def change_password(user: User, current_password: str, new_password: str,
         errors["new_password"] = ["Choose a password different from the current one."]
     if errors:
         raise ValidationFailed(errors)
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = utcnow()
-    signed_out = sessions.revoke_user_sessions(user.id, "password_changed", keep=keep_session)
+    signed_out = recovery.set_new_password(user, new_password, keep_session)
     audit.record("password_changed", client=client, user_id=user.id, session_id=keep_session,
                  other_sessions_revoked=signed_out)
     return signed_out

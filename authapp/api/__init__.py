@@ -18,6 +18,7 @@ from authapp.api import (  # noqa: E402,F401  (routes register on bp)
     admin,
     auth,
     docs,
+    email,
     health,
     reauthentication,
 )

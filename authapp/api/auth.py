@@ -43,7 +43,7 @@ from authapp.tokens.verify import (
 @rate_limit(*REGISTER)
 def register() -> tuple[Response, int]:
     body = parse_body(RegisterRequest)
-    user = users.register(body.username, body.password, current_client())
+    user = users.register(body.username, body.password, current_client(), email=body.email)
     return jsonify(user=user_json(user)), 201
 
 

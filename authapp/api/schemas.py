@@ -32,12 +32,34 @@ class Credentials(Schema):
 class RegisterRequest(Credentials):
     """``POST /api/auth/register``."""
 
+    email: str | None = Field(None, description="Optional unless EMAIL_REQUIRED; a "
+                                                "verification link is mailed to it.")
+
 
 class LoginRequest(Credentials):
     """``POST /api/auth/login``."""
 
     refresh_in_body: bool = Field(
         False, description="Return the refresh token in the body and set no cookie.")
+
+
+class EmailRequest(Schema):
+    """An email address: forgot-password, address change."""
+
+    email: str = Field(description="At most 254 characters.")
+
+
+class LinkTokenRequest(Schema):
+    """The token of a mailed link (the last part of its path)."""
+
+    token: str
+
+
+class PasswordResetRequest(Schema):
+    """``POST /api/auth/password/reset``."""
+
+    token: str
+    new_password: str
 
 
 class ReauthenticateRequest(Schema):
@@ -62,6 +84,8 @@ class UserOut(Schema):
     id: int
     username: str
     created_at: datetime
+    email: str | None
+    email_verified: bool
 
 
 class MeAnswer(UserOut):
@@ -73,6 +97,13 @@ class MeAnswer(UserOut):
 
 class UserAnswer(Schema):
     user: UserOut
+
+
+class AcceptedAnswer(Schema):
+    """202: the request is taken; what follows arrives by mail."""
+
+    status: Literal["accepted"]
+    detail: str
 
 
 class TokenAnswer(Schema):

@@ -10,8 +10,11 @@ from authapp.db.models import AuthEvent, Session, User
 
 
 def user_json(user: User | Account | Principal) -> dict[str, Any]:
-    """``{id, username, created_at}``."""
-    return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
+    """``{id, username, created_at, email, email_verified}``."""
+    verified = (user.email_verified_at is not None if isinstance(user, User)
+                else user.email_verified)
+    return {"id": user.id, "username": user.username, "created_at": iso(user.created_at),
+            "email": user.email, "email_verified": verified}
 
 
 def session_json(session: Session, current_session_id: str) -> dict[str, Any]:

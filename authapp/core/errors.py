@@ -67,6 +67,16 @@ class UnsupportedMediaType(AuthError):
     code = "unsupported_media_type"
 
 
+class LinkInvalid(AuthError):
+    """400 ``link_invalid``: a mailed link that is used, expired, superseded or unknown."""
+
+    code = "link_invalid"
+
+    def __init__(self, detail: str = "This link is invalid or has expired. Ask for a new one."
+                 ) -> None:
+        super().__init__(detail)
+
+
 class InvalidCredentials(AuthError):
     code = "invalid_credentials"
 

@@ -129,7 +129,11 @@ class LinkToken(db.Model):
 
 
 class OutboxMessage(db.Model):
-    """A mail waiting to be delivered, written in the transaction of the change it tells of."""
+    """A mail waiting to be delivered, written in the transaction of the change it tells of.
+
+    ``kind`` is ``message`` for a rendered mail; ``password_forgot`` is a job the worker
+    turns into mail, so a forgot-password request does the same work for every address.
+    """
 
     __tablename__ = "mail_outbox"
     __table_args__ = (Index("ix_mail_outbox_status_next_attempt_at", "status",
@@ -138,6 +142,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default="message")
     recipient: Mapped[str] = mapped_column(String(EMAIL_MAX))
     subject: Mapped[str] = mapped_column(String(200))
     text_body: Mapped[str] = mapped_column(Text)

@@ -59,7 +59,10 @@ def register_security_headers(app: Flask) -> None:
         if is_api_request():
             response.headers.extend(api_headers)
             return response
+        own_referrer_policy = response.headers.get("Referrer-Policy")
         response.headers.extend(headers)
+        if own_referrer_policy:  # a page that serves a mailed link says no-referrer, once
+            response.headers["Referrer-Policy"] = own_referrer_policy
         if response.mimetype == "text/html":
             response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
         return response

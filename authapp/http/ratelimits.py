@@ -19,6 +19,7 @@ from flask_limiter import Limiter, RequestLimit
 from limits import parse as parse_limit
 from limits.strategies import FixedWindowRateLimiter
 
+from authapp.accounts.addresses import address_key
 from authapp.accounts.usernames import username_key
 from authapp.http.headers import is_api_request
 from authapp.http.json_body import json_body_or_none
@@ -29,6 +30,7 @@ CHECKS_KEY = "authapp.limit_checks"
 AUDITED_REFUSALS_KEY = "authapp.audited_refusals"
 AUDITED_REFUSALS = parse_limit("1/minute")  # per limit and client
 USERNAME_KEY_MAX = 64
+ADDRESS_KEY_MAX = 254
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,17 @@ def attempted_username() -> str:
     """The account a sign-in attempt names ('' when the body names none)."""
     value = _submitted_fields().get("username")
     return username_key(value)[:USERNAME_KEY_MAX] if isinstance(value, str) else ""
+
+
+def attempted_address() -> str:
+    """The address a forgot-password request names, compared without regard to case."""
+    value = _submitted_fields().get("email")
+    return address_key(value)[:ADDRESS_KEY_MAX] if isinstance(value, str) else ""
+
+
+def signed_in_account() -> str:
+    """The account of the verified access token."""
+    return str(current_principal().id)
 
 
 def signed_in_username() -> str:
@@ -102,6 +115,13 @@ REAUTHENTICATION = (
     Limit("RATELIMIT_LOGIN_PER_USERNAME", FAILED_LOGINS, signed_in_username, counts=failed,
           methods=("POST",)),
 )
+
+FORGOT = (
+    Limit("RATELIMIT_FORGOT_PER_IP", "forgot-ip", client_ip, methods=("POST",)),
+    Limit("RATELIMIT_FORGOT_PER_EMAIL", "forgot-email", attempted_address, methods=("POST",)),
+)
+# Under @access_token_required: verification resends and address changes, per account.
+EMAIL_PER_ACCOUNT = (Limit("RATELIMIT_EMAIL_PER_ACCOUNT", "email-account", signed_in_account),)
 
 _DECLARED: dict[Callable[..., Any], tuple[Limit, ...]] = {}
 

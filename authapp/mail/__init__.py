@@ -1,0 +1,1 @@
+"""Mail that loses nothing: an outbox table, a delivery worker in every app process, backends."""
