@@ -32,13 +32,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+PUBLIC_URL = "https://auth.example.com"
+
+
 def production_config(**overrides: Any) -> dict[str, Any]:
     """A correct production configuration, as the mapping ``diagnose`` reads."""
     config = {key: getattr(ProductionConfig, key) for key in dir(ProductionConfig)
               if key.isupper()}
     config.update(ENV_NAME="production", SECRET_KEY=SECRET, JWT_SECRET_KEY=JWT_SECRET,
                   SQLALCHEMY_DATABASE_URI=POSTGRES, RATELIMIT_STORAGE_URI=REDIS,
-                  DEBUG=False, TESTING=False)
+                  PUBLIC_URL=PUBLIC_URL, DEBUG=False, TESTING=False)
     config.update(overrides)
     return config
 
@@ -46,6 +49,7 @@ def production_config(**overrides: Any) -> dict[str, Any]:
 def production_app(tmp_path: Path, database_url: str = POSTGRES, **overrides: Any) -> Flask:
     """A real app loaded with a correct production configuration (plus ``overrides``)."""
     settings = {"ENV_NAME": "production", "SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET,
+                "PUBLIC_URL": PUBLIC_URL,
                 "RATELIMIT_STORAGE_URI": REDIS, "BCRYPT_LOG_ROUNDS": 12, **overrides}
     return create_app(make_config(database_url, **settings),
                       instance_path=str(tmp_path / "instance"))

@@ -309,7 +309,7 @@ def test_link_tokens_are_stored_only_as_hashes(api, mailbox):
         for table in ("link_tokens", "mail_outbox", "auth_events"):
             dump = " ".join(str(row) for row in connection.exec_driver_sql(
                 f"SELECT * FROM {table}"))  # noqa: S608  (fixed table names)
-            assert token not in dump or table == "mail_outbox", table
+            assert token not in dump, table  # the outbox drops a body once it is sent
 
 
 def test_every_new_endpoint_rejects_bearer_tokens_of_the_wrong_type(api, auth):

@@ -230,6 +230,20 @@ def _database(config: Mapping[str, Any]) -> Iterator[Finding]:
                       "to PostgreSQL.")
 
 
+def _mail(config: Mapping[str, Any]) -> Iterator[Finding]:
+    public_url = str(config.get("PUBLIC_URL") or "")
+    if not public_url:
+        yield Finding(ERROR, "PUBLIC_URL", "mailed links (verification, password reset) need "
+                      "the service's own address; set AUTHAPP_PUBLIC_URL=https://your.host.")
+    elif not public_url.startswith("https://"):
+        yield Finding(ERROR, "PUBLIC_URL", f"{public_url!r} is not an https:// address; "
+                      "reset links would travel in the clear.")
+    if config.get("MAIL_BACKEND", "smtp") == "file":
+        yield Finding(ERROR, "MAIL_BACKEND", "mail is written to files, not sent: nobody gets "
+                      "a verification or reset link; set AUTHAPP_MAIL_BACKEND=smtp and the "
+                      "MAIL_SERVER settings.")
+
+
 def _proxies(config: Mapping[str, Any]) -> Iterator[Finding]:
     if not config.get("TRUSTED_PROXY_COUNT", 0):
         yield Finding(WARNING, "TRUSTED_PROXY_COUNT", "no proxy is trusted; behind a load "

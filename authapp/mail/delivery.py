@@ -53,8 +53,10 @@ def claim_due(now: datetime) -> tuple[datetime, list[Any]]:
 
 @flow
 def _mark_sent(row_id: int, claim: datetime) -> None:
-    db.session.execute(update(_outbox).where(_ours(row_id, claim))
-                       .values(status="sent", sent_at=utcnow(), claimed_until=None))
+    """Record the delivery and drop the bodies: they hold live links, which the database
+    keeps only as hashes once they are on their way."""
+    db.session.execute(update(_outbox).where(_ours(row_id, claim)).values(
+        status="sent", sent_at=utcnow(), claimed_until=None, text_body="", html_body=""))
 
 
 @flow
