@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=["sqlite", "postgresql"], help="backends (sqlite,postgresql)")
     parser.add_argument("--scenarios", type=_csv(SCENARIOS), default=list(SCENARIOS),
                         help="subset of baseline,me,refresh,login (all)")
+    parser.add_argument("--algorithms", type=_csv(("HS256", "ES256", "EdDSA", "RS256")),
+                        default=["HS256", "ES256", "EdDSA"],
+                        help="signing algorithms of the /api/me rows (HS256,ES256,EdDSA)")
     parser.add_argument("--rows", type=_sizes, default=[1000, 1_000_000],
                         help="table sizes for /api/me, e.g. 1k,1M (1k,1M)")
     parser.add_argument("--login-requests", type=int, default=30,

@@ -74,7 +74,7 @@ def clean_environment(extra: dict[str, str]) -> dict[str, str]:
 
 
 def make_app(database: Database, secret_key: str, jwt_secret_key: str,
-             instance_path: Path) -> Flask:
+             instance_path: Path, algorithm: str = "HS256") -> Flask:
     """An in-process app on the bench database with the servers' settings.
 
     ``instance_path`` points at the bench's scratch directory so a developer's
@@ -87,6 +87,7 @@ def make_app(database: Database, secret_key: str, jwt_secret_key: str,
         "SQLALCHEMY_DATABASE_URI": database.url,
         "RATELIMIT_ENABLED": False,
         "BCRYPT_LOG_ROUNDS": 12,
+        "JWT_ALGORITHM": algorithm,  # ES256/EdDSA: makes the database's first keys
     }, instance_path=str(instance_path))
     logging.getLogger("authapp.audit").disabled = True
     return app

@@ -20,6 +20,8 @@ class Prepared:
     label: str
     user_ids: list[int]
     tokens: Path
+    # Access tokens signed by the database's own key of each further algorithm.
+    algorithm_tokens: dict[str, Path]
 
 
 def postgres_available(url: str) -> bool:
@@ -62,7 +64,17 @@ def prepare(bench: Bench, stack: contextlib.ExitStack, backend: str, size: int) 
                   f"{sizes['sessions']:,} sessions, {sizes['revoked_tokens']:,} revoked tokens")
         tokens = data.access_token_pool(ME_TOKEN_POOL)
     token_path = data.write_tokens(bench.scratch / f"me-{backend}-{label}.tokens", tokens)
-    return Prepared(database, label, user_ids, token_path)
+    algorithm_tokens = {}
+    for algorithm in bench.options.algorithms:
+        if algorithm != "HS256":
+            signer = data.make_app(database, bench.secret_key, bench.jwt_secret_key,
+                                   bench.scratch, algorithm)
+            with signer.app_context():
+                algorithm_tokens[algorithm] = data.write_tokens(
+                    bench.scratch / f"me-{backend}-{label}-{algorithm}.tokens",
+                    data.access_token_pool(ME_TOKEN_POOL))
+                data.db.engine.dispose()
+    return Prepared(database, label, user_ids, token_path, algorithm_tokens)
 
 
 def baseline_tokens(bench: Bench) -> Path:

@@ -30,10 +30,10 @@ class Bench:
     def say(self, message: str) -> None:
         print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
 
-    def server(self, app: str, workers: WorkerConfig,
-               database: data.Database | None) -> contextlib.AbstractContextManager[str]:
+    def server(self, app: str, workers: WorkerConfig, database: data.Database | None,
+               algorithm: str = "HS256") -> contextlib.AbstractContextManager[str]:
         """``app`` served by one pinned gunicorn worker; entering it yields the base URL."""
-        env = dict(self.settings)
+        env = {**self.settings, "AUTHAPP_JWT_ALGORITHM": algorithm}
         if database is not None:
             env["AUTHAPP_SQLALCHEMY_DATABASE_URI"] = database.url
         return servers.gunicorn(app, workers, data.clean_environment(env),

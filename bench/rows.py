@@ -119,6 +119,11 @@ def add_ratios(rows: Sequence[Row]) -> None:
             row.ratio_a = row.rps / a.rps
         if row.runs and b is not None:
             row.ratio_b = row.rps / b.rps
+        algorithm = row.notes.get("algorithm")
+        hs256 = find(rows, row.scenario.removesuffix(f" {algorithm}"), row.database,
+                     row.workers) if algorithm else None
+        if row.runs and hs256 is not None and hs256.runs:
+            row.notes["vs_hs256"] = round(row.rps / hs256.rps, 3)
 
 
 def ordered(rows: Sequence[Row], databases: Sequence[str], sizes: Sequence[int],

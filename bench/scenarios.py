@@ -33,15 +33,29 @@ def run(bench: Bench) -> None:
                            Server(Row(rows.BASELINE_B, "-", workers.label), JWT_APP, None,
                                   tokens)]
             if "me" in options.scenarios:
-                lineup += [Server(Row(f"/api/me {p.label} rows", backend, workers.label,
-                                      notes={"rows": p.label}), PROJECT_APP, p.database, p.tokens)
-                           for (backend, _size), p in prepared.items()]
+                lineup += [server for (backend, _size), p in prepared.items()
+                           for server in me_servers(workers.label, backend, p)]
             if lineup:
                 interleaved(bench, workers, lineup)
         if {"refresh", "login"} & set(options.scenarios):
             for backend in backends:
                 writes(bench, stack, prepared[(backend, sizes[0])])
     rows.add_ratios(bench.rows)
+    for row in bench.rows:
+        if "vs_hs256" in row.notes:
+            bench.say(f"{row.scenario} {row.database} {row.workers}: "
+                      f"{row.notes['vs_hs256']:.2f} x the HS256 req/s")
+
+
+def me_servers(workers: str, backend: str, p: Prepared) -> list[Server]:
+    """GET /api/me with HS256 tokens, then with each further algorithm's (SPEC §12)."""
+    servers = [Server(Row(f"/api/me {p.label} rows", backend, workers,
+                          notes={"rows": p.label}), PROJECT_APP, p.database, p.tokens)]
+    for algorithm, tokens in p.algorithm_tokens.items():
+        servers.append(Server(Row(f"/api/me {p.label} rows {algorithm}", backend, workers,
+                                  notes={"rows": p.label, "algorithm": algorithm}),
+                              PROJECT_APP, p.database, tokens, algorithm))
+    return servers
 
 
 def writes(bench: Bench, stack: contextlib.ExitStack, smallest: Prepared) -> None:

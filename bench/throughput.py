@@ -22,6 +22,7 @@ class Server:
     app: str
     database: data.Database | None
     tokens: Path
+    algorithm: str = "HS256"
 
 
 def interleaved(bench: Bench, workers: WorkerConfig, lineup: list[Server]) -> None:
@@ -35,7 +36,8 @@ def interleaved(bench: Bench, workers: WorkerConfig, lineup: list[Server]) -> No
         urls = []
         for target in lineup:
             bench.rows.append(target.row)
-            urls.append(stack.enter_context(bench.server(target.app, workers, target.database)))
+            urls.append(stack.enter_context(bench.server(target.app, workers, target.database,
+                                                         target.algorithm)))
         bench.say(f"{workers.label}: {len(lineup)} servers up; "
                   f"{options.runs} rounds of " + ", ".join(
                       f"{t.row.scenario}{'' if t.database is None else ' ' + t.row.database}"
