@@ -30,7 +30,9 @@ def is_cross_site() -> bool:
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in TRUSTED_FETCH_SITES:
         return not _allowed_origin(origin)
-    if origin is not None:
+    # A same-origin page under Referrer-Policy: no-referrer (one serving a mailed link) posts
+    # Origin: null; Sec-Fetch-Site is the browser's own word that it came from here.
+    if origin is not None and not (origin == "null" and fetch_site == "same-origin"):
         return not _allowed_origin(origin)
     return False
 
