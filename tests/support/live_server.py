@@ -153,13 +153,14 @@ def _wait_until_healthy(process: subprocess.Popen, base_url: str, log_path: Path
 
 @contextlib.contextmanager
 def live_server(database_url: str, env: Mapping[str, str] | None = None, *,
-                workers: int = 2, threads: int = 8) -> Iterator[str]:
+                workers: int = 2, threads: int = 8, port: int | None = None) -> Iterator[str]:
     """Serve ``wsgi:app`` with gunicorn on ``database_url``; yields ``http://127.0.0.1:<port>``.
 
-    ``env`` adds environment variables (e.g. ``{"AUTHAPP_REFRESH_REUSE_GRACE": "0"}``).
+    ``env`` adds environment variables (e.g. ``{"AUTHAPP_REFRESH_REUSE_GRACE": "0"}``);
+    ``port`` is a free port chosen beforehand, when a setting such as PUBLIC_URL names it.
     """
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    port = free_port()
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         str(gunicorn), "wsgi:app",
