@@ -25,6 +25,7 @@ migrate: $(VENV)/.installed
 	$(FLASK) db upgrade
 
 run: migrate
+	@echo "Mail (verification and reset links) is written to instance/mail/ as .eml files."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Any flask command inside the venv: make flask ARGS="users create alice"

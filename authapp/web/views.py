@@ -12,7 +12,14 @@ from authapp.db.models import AuthEvent
 from authapp.http.client import current_client
 from authapp.http.ratelimits import LOGIN, REGISTER, rate_limit
 from authapp.web import bp
-from authapp.web.forms import ActionForm, LoginForm, PasswordForm, RegisterForm, focus_field
+from authapp.web.forms import (
+    ActionForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    attach_errors,
+    focus_field,
+)
 from authapp.web.signin import login_required, page_principal, safe_next, sign_in, sign_out
 
 ACCOUNT = "web.account"
@@ -31,6 +38,15 @@ EVENT_LABELS = {
     "rate_limited": "Too many attempts were blocked",
     "user_disabled": "Account disabled by an administrator",
     "user_enabled": "Account re-enabled by an administrator",
+    "email_verification_sent": "Link to verify your email address sent",
+    "email_verified": "Email address verified",
+    "signup_address_in_use": "Someone tried to create an account with your email address",
+    "password_reset_requested": "Password reset link sent",
+    "password_reset": "Password reset by email; every device was signed out",
+    "email_change_requested": "Email address change requested",
+    "email_changed": "Email address changed",
+    "reauthenticated": "Confirmed it's you",
+    "reauthentication_failed": "Failed attempt to confirm it's you",
 }
 
 
@@ -46,13 +62,16 @@ def register() -> str | Response:
     if form.validate_on_submit():
         try:
             user = users.register(form.username.data, form.password.data,
-                                     current_client())
+                                     current_client(), email=form.email.data or None)
         except ValidationFailed as exc:
-            _attach_errors(form, exc.errors or {})
+            attach_errors(form, exc.errors or {})
         except UsernameTaken as exc:  # taken, or too like a name that is
             form.username.errors = [exc.detail]
         else:
             flash(f"Welcome, {user.username}! Your account is ready.", "success")
+            if user.email:
+                flash(f"We sent a link to {user.email}: open it to confirm your address.",
+                      "success")
             return sign_in(redirect(url_for(ACCOUNT)), user)
     return (render_template("register.html", form=form, focus=focus_field(form, "username")),
             200 if request.method == "GET" else 422)
@@ -94,7 +113,8 @@ def account() -> str:
     live = [(s, describe_device(s.user_agent)) for s in sessions.live_sessions(principal.id)]
     events, more_events = _events_page(principal.id, 1)
     return render_template(
-        "account.html", principal=principal, sessions=live, action=ActionForm(),
+        "account.html", principal=principal, user=users.get_user(principal.id),
+        sessions=live, action=ActionForm(),
         events=events, more_events=more_events, thefts=sessions.suspected_theft(principal.id))
 
 
@@ -159,7 +179,7 @@ def change_password() -> str | Response:
                 form.new_password.data, keep_session=principal.session_id,
                 client=current_client())
         except ValidationFailed as exc:
-            _attach_errors(form, exc.errors or {})
+            attach_errors(form, exc.errors or {})
         else:
             others = f" {signed_out} other device(s) signed out." if signed_out else ""
             flash(f"Your password has been changed.{others}", "success")
@@ -180,11 +200,3 @@ def event_label(event: AuthEvent) -> str:
     if event.event_type == "session_revoked" and event.details.get("reason") == "admin_revoked":
         return "An administrator signed out your sessions"
     return EVENT_LABELS.get(event.event_type, event.event_type)
-
-
-def _attach_errors(form, errors: dict[str, list[str]]) -> None:
-    """Show service-level validation messages beside the matching form fields."""
-    for name, messages in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + messages
