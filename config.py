@@ -72,6 +72,7 @@ class Config:
     RATELIMIT_REFRESH_PER_SESSION = "60/minute"
     RATELIMIT_REFRESH_PER_IP = "600/minute"
     RATELIMIT_ADMIN_PER_ACCOUNT = "300/minute"  # every admin API request (SPEC §13)
+    RATELIMIT_EXPORT_PER_ACCOUNT = "10/hour"  # data downloads (SPEC §13)
     RATELIMIT_FORGOT_PER_EMAIL = "5/hour"
     RATELIMIT_FORGOT_PER_IP = "20/minute"
     RATELIMIT_EMAIL_PER_ACCOUNT = "10/hour"  # verification resends and address changes

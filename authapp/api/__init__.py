@@ -20,5 +20,6 @@ from authapp.api import (  # noqa: E402,F401  (routes register on bp)
     docs,
     email,
     health,
+    leaving,
     reauthentication,
 )

@@ -258,3 +258,34 @@ class AdminChangeAnswer(Schema):
 
     user: AdminUserOut
     sessions_revoked: int
+
+
+class ExportProfile(Schema):
+    id: int
+    username: str
+    created_at: datetime
+    password_changed_at: datetime
+    email: str | None
+    email_verified_at: datetime | None
+    disabled_at: datetime | None
+    roles: list[str]
+
+
+class ExportSession(Schema):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+class ExportAnswer(Schema):
+    """Everything the service holds about the account (a download)."""
+
+    exported_at: datetime
+    profile: ExportProfile
+    sessions: list[ExportSession] = Field(description="Every stored session, newest first.")
+    events: list[EventOut] = Field(description="Every security event, newest first.")
