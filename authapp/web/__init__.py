@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from authapp.web import header, recovery, times, views  # noqa: E402,F401  (register on bp)
+from authapp.web import (  # noqa: E402,F401  (register on bp)
+    admin,
+    header,
+    leaving,
+    reauth,
+    recovery,
+    times,
+    views,
+)
