@@ -1,6 +1,7 @@
 """The token pipeline: typed tokens, the key set and ``kid``, claims exactly as minted, and
 Flask-JWT-Extended's ``@jwt_required()`` held to the same rules (SPEC §3, §6, §9, §12)."""
 
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -29,9 +30,8 @@ def token_routes(app: Flask) -> list[tuple[str, str, str]]:
         kind = getattr(app.view_functions[rule.endpoint], "authapp_token_type", None)
         if kind is None:
             continue
-        path = rule.rule
-        for argument in rule.arguments:
-            path = path.replace(f"<{argument}>", "0" * 32)
+        path = re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?\w+>",
+                      lambda m: "1" if m.group(1) == "int" else "0" * 32, rule.rule)
         method = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})[0]
         routes.append((method, path, kind))
     return routes

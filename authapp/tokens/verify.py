@@ -25,7 +25,7 @@ from flask import current_app, g, request
 
 from authapp.accounts.revocation import Principal, find_principal
 from authapp.core.errors import CSRFFailed, TokenExpired, TokenInvalid, TokenMissing, TokenRevoked
-from authapp.tokens.claims import check_claims, check_compact_form
+from authapp.tokens.claims import check_claims, check_compact_form, unverified_header
 from authapp.tokens.keys import key_set
 from authapp.tokens.types import ACCESS, REFRESH, TokenType
 
@@ -74,7 +74,7 @@ def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
     config = current_app.config
     check_compact_form(token)
     try:
-        key = key_set().key_for(pyjwt.get_unverified_header(token))
+        key = key_set().key_for(unverified_header(token))
         # Expiry is judged below, once the claims are known to be in the form we mint.
         claims = pyjwt.decode(
             token, key.material, algorithms=[key.algorithm],

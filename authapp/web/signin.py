@@ -65,7 +65,7 @@ def _authenticate_from_cookies() -> Principal | None:
 
     user = users.get_user(rotation.grant.user_id)
     return Principal(user.id, user.username, user.created_at, rotation.grant.session_id,
-                     rotation.grant.roles)
+                     rotation.grant.roles, user.email, user.email_verified_at is not None)
 
 
 def _clear_cookies(response: Response) -> Response:
