@@ -13,8 +13,9 @@ from support.clock import later
 from support.problems import assert_problem
 from support.roles import grant
 
+from authapp.core.clock import utcnow
 from authapp.core.extensions import db
-from authapp.db.models import AuthEvent, RevokedToken, Session, User, UserRole
+from authapp.db.models import AuthEvent, OutboxMessage, RevokedToken, Session, User, UserRole
 
 
 def delete_account(client, signed_in, password: str = PASSWORD):
@@ -159,3 +160,30 @@ def test_an_export_is_recorded(client, alice):
 
     events = client.get("/api/events", headers=bearer(alice.access_token)).json["events"]
     assert events[0]["type"] == "data_exported"
+
+
+def give_address(app, username: str, email: str, *, verified: bool) -> None:
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        user.email, user.email_key = email, email
+        user.email_verified_at = utcnow() if verified else None
+        db.session.commit()
+
+
+def test_a_verified_address_gets_a_goodbye_mail(app, client, alice):
+    give_address(app, "alice", "alice@example.org", verified=True)
+
+    delete_account(client, alice)
+
+    mails = rows(app, OutboxMessage)
+    assert [(m.recipient, m.subject) for m in mails] == [
+        ("alice@example.org", "Your account was deleted")]
+    assert "alice" in mails[0].text_body
+
+
+def test_an_unverified_address_gets_no_mail(app, client, alice):
+    give_address(app, "alice", "alice@example.org", verified=False)
+
+    delete_account(client, alice)
+
+    assert rows(app, OutboxMessage) == []

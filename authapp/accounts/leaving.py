@@ -5,7 +5,8 @@ revoked tokens, roles, mailed links and second factors in the same
 statement. Its audit rows stay for the service's security record but keep
 nothing that identifies the person: no user id, session, address or user
 agent, and a random tombstone id where the details were. The username is free
-again at once.
+again at once. A verified address gets a goodbye mail, queued in the same
+transaction.
 
 Order matters when a refresh of the same account runs at the same moment:
 the live sessions are revoked first, which locks exactly the rows a refresh
@@ -14,7 +15,6 @@ below) or finds its session gone and answers 401.
 """
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -30,15 +30,7 @@ from authapp.db import direct
 from authapp.db.models import AuthEvent, Session, User
 from authapp.db.transaction import flow
 from authapp.http.client import Client
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """What remains of a deleted account: the tombstone its events now carry, and where a
-    goodbye may be sent (a verified address, or None)."""
-
-    tombstone: str
-    verified_email: str | None
+from authapp.mail.outbox import queue_mail
 
 
 def new_tombstone() -> str:
@@ -46,8 +38,8 @@ def new_tombstone() -> str:
 
 
 @flow
-def delete_account(principal: Principal, password: str, client: Client) -> Deleted:
-    """Delete the signed-in account once its password is confirmed.
+def delete_account(principal: Principal, password: str, client: Client) -> str:
+    """Delete the signed-in account once its password is confirmed; returns its tombstone.
 
     The hash is read on the direct connection, so no transaction is open during bcrypt.
     """
@@ -71,7 +63,9 @@ def delete_account(principal: Principal, password: str, client: Client) -> Delet
     db.session.execute(delete(User).where(User.id == principal.id)
                        .execution_options(synchronize_session=False))
     audit.record("account_deleted", tombstone=tombstone)
-    return Deleted(tombstone, user.email if user.email_verified_at else None)
+    if user.email and user.email_verified_at:
+        queue_mail(user.email, "goodbye", username=principal.username)
+    return tombstone
 
 
 @flow

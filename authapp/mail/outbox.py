@@ -23,6 +23,7 @@ SUBJECTS = {
     "password_changed": "Your password was changed",
     "confirm_email_change": "Confirm your new email address",
     "email_changed": "Your email address was changed",
+    "goodbye": "Your account was deleted",
 }
 MESSAGE = "message"
 PASSWORD_FORGOT = "password_forgot"  # noqa: S105  (a job kind, not a password)
