@@ -36,6 +36,14 @@ class Config:
     REFRESH_REUSE_GRACE = 10
     REAUTH_MAX_AGE = 300  # seconds a sign-in counts as recent for sensitive actions (SPEC §9)
 
+    # Two-factor sign-in (SPEC §10). TOTP secrets are sealed (AES-256-GCM) under
+    # MFA_ENCRYPTION_KEY: required in production, derived from the generated secrets in
+    # development.
+    MFA_ENCRYPTION_KEY: str | None = None
+    MFA_ISSUER = "authapp"  # the name authenticator apps show
+    MFA_TOKEN_EXPIRES = 300  # seconds between the password step and the second factor
+    MFA_ENROLMENT_EXPIRES = 900  # seconds a TOTP secret waits for its confirming code
+
     # Where tokens may come from: never the query string.
     JWT_TOKEN_LOCATION = ["headers", "cookies"]
     JWT_COOKIE_CSRF_PROTECT = True  # API cookie requests: X-CSRF-TOKEN header
@@ -76,6 +84,8 @@ class Config:
     RATELIMIT_FORGOT_PER_EMAIL = "5/hour"
     RATELIMIT_FORGOT_PER_IP = "20/minute"
     RATELIMIT_EMAIL_PER_ACCOUNT = "10/hour"  # verification resends and address changes
+    RATELIMIT_MFA_PER_IP = "30/minute"  # second-factor steps of sign-in
+    RATELIMIT_MFA_PER_ACCOUNT = "10/minute"  # wrong second-factor codes only
     TRUSTED_PROXY_COUNT = 0
 
     # Cross-origin JavaScript frontends allowed to use the API with cookies, e.g.
@@ -129,6 +139,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production-use-000"  # noqa: S105
     JWT_SECRET_KEY = "testing-jwt-secret-key-not-for-production-use-0"  # noqa: S105
     JWT_KEY_ENCRYPTION_KEY = "testing-key-encryption-key-not-for-production"  # noqa: S105
+    MFA_ENCRYPTION_KEY = "testing-mfa-encryption-key-not-for-production"  # noqa: S105
     BCRYPT_LOG_ROUNDS = 4
     RATELIMIT_ENABLED = False
     PUBLIC_URL = "http://localhost"  # the test client's host

@@ -23,6 +23,7 @@ POSTGRES = "postgresql+psycopg://authapp@db.internal:5432/authapp"
 REDIS = "redis://cache.internal:6379/0"
 SECRET = secrets.token_urlsafe(48)
 JWT_SECRET = secrets.token_urlsafe(48)
+MFA_KEY = secrets.token_urlsafe(48)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,8 @@ def production_config(**overrides: Any) -> dict[str, Any]:
     config = {key: getattr(ProductionConfig, key) for key in dir(ProductionConfig)
               if key.isupper()}
     config.update(ENV_NAME="production", SECRET_KEY=SECRET, JWT_SECRET_KEY=JWT_SECRET,
-                  SQLALCHEMY_DATABASE_URI=POSTGRES, RATELIMIT_STORAGE_URI=REDIS,
+                  MFA_ENCRYPTION_KEY=MFA_KEY, SQLALCHEMY_DATABASE_URI=POSTGRES,
+                  RATELIMIT_STORAGE_URI=REDIS,
                   PUBLIC_URL=PUBLIC_URL, DEBUG=False, TESTING=False)
     config.update(overrides)
     return config
@@ -49,7 +51,7 @@ def production_config(**overrides: Any) -> dict[str, Any]:
 def production_app(tmp_path: Path, database_url: str = POSTGRES, **overrides: Any) -> Flask:
     """A real app loaded with a correct production configuration (plus ``overrides``)."""
     settings = {"ENV_NAME": "production", "SECRET_KEY": SECRET, "JWT_SECRET_KEY": JWT_SECRET,
-                "PUBLIC_URL": PUBLIC_URL,
+                "PUBLIC_URL": PUBLIC_URL, "MFA_ENCRYPTION_KEY": MFA_KEY,
                 "RATELIMIT_STORAGE_URI": REDIS, "BCRYPT_LOG_ROUNDS": 12, **overrides}
     return create_app(make_config(database_url, **settings),
                       instance_path=str(tmp_path / "instance"))

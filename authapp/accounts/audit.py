@@ -27,6 +27,8 @@ EVENT_TYPES = frozenset({
     "role_granted", "role_revoked", "roles_changed", "data_exported", "account_deleted",
     "email_verification_sent", "email_verified", "signup_address_in_use",
     "password_reset_requested", "password_reset", "email_change_requested", "email_changed",
+    "mfa_setup_started", "mfa_enabled", "mfa_disabled", "mfa_requested", "mfa_failed",
+    "recovery_code_used", "recovery_codes_regenerated",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

@@ -6,8 +6,6 @@ wins. A link also dies when it expires and when ``retire`` ends its purpose
 (a newer reset link was mailed, the password changed, the address changed).
 """
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,12 +15,11 @@ from authapp.core.clock import utcnow
 from authapp.core.errors import LinkInvalid
 from authapp.core.extensions import db
 from authapp.db.models import LinkToken
+from authapp.tokens import opaque
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105  (a link purpose, not a password)
 CHANGE_EMAIL = "change_email"
-TOKEN_BYTES = 32
-MAX_TOKEN_LENGTH = 64  # 32 bytes are 43 base64url characters; anything much longer is noise
 _links = LinkToken.__table__
 CONSUME = (
     update(_links)
@@ -41,17 +38,11 @@ class LinkUse:
     email: str
 
 
-def _digest(token: str) -> str | None:
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def issue(user_id: int, purpose: str, email: str, lifetime_seconds: int) -> str:
     """A new link token for ``purpose``; returns the token that goes into the link."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = opaque.generate()
     now = utcnow()
-    db.session.add(LinkToken(token_hash=_digest(token), purpose=purpose, user_id=user_id,
+    db.session.add(LinkToken(token_hash=opaque.digest(token), purpose=purpose, user_id=user_id,
                              email=email, created_at=now,
                              expires_at=now + timedelta(seconds=lifetime_seconds)))
     return token
@@ -67,7 +58,7 @@ def retire(user_id: int, purpose: str) -> None:
 
 def peek(token: str, purpose: str) -> LinkUse | None:
     """Whom a link is for if it would work, without using it up (a GET, a form to show)."""
-    digest = _digest(token)
+    digest = opaque.digest(token)
     if digest is None:
         return None
     row = db.session.execute(select(LinkToken.user_id, LinkToken.email).where(
@@ -78,7 +69,7 @@ def peek(token: str, purpose: str) -> LinkUse | None:
 
 def consume(token: str, purpose: str) -> LinkUse:
     """Use a link up, atomically, or raise LinkInvalid."""
-    digest = _digest(token)
+    digest = opaque.digest(token)
     row = None if digest is None else db.session.execute(
         CONSUME, {"digest": digest, "kind": purpose, "now": utcnow()}).first()
     if row is None:

@@ -18,12 +18,18 @@ from authapp.accounts import audit, roles
 from authapp.accounts.passwords import verify_password
 from authapp.accounts.revocation import Principal
 from authapp.core.clock import utcnow
-from authapp.core.errors import InvalidCredentials, ReauthenticationRequired, TokenRevoked
+from authapp.core.errors import (
+    InvalidCredentials,
+    MfaInvalid,
+    ReauthenticationRequired,
+    TokenRevoked,
+)
 from authapp.core.extensions import db
 from authapp.db import direct
 from authapp.db.models import Session, User
 from authapp.db.transaction import flow
 from authapp.http.client import Client
+from authapp.mfa import factors, totp
 from authapp.tokens.mint import Grant
 
 PASSWORD_BY_ID = direct.hot_statement(
@@ -52,7 +58,7 @@ class SessionState:
 
 def methods(user_id: int) -> list[str]:
     """How this account can re-authenticate."""
-    return ["password"]
+    return factors.reauthentication_methods(user_id)
 
 
 def recently_authenticated(claims: dict[str, Any]) -> bool:
@@ -71,7 +77,8 @@ def session_state(claims: dict[str, Any]) -> SessionState:
     auth_time = datetime.fromtimestamp(claims["auth_time"], UTC)
     until = datetime.fromtimestamp(claims["auth_time"] + current_app.config["REAUTH_MAX_AGE"],
                                    UTC)
-    return SessionState(claims["sid"], auth_time, list(claims["amr"]), until, False)
+    return SessionState(claims["sid"], auth_time, list(claims["amr"]), until,
+                        factors.enabled(int(claims["sub"])))
 
 
 @flow
@@ -85,12 +92,27 @@ def reauthenticate_with_password(principal: Principal, password: str, client: Cl
         audit.record("reauthentication_failed", client=client, user_id=principal.id,
                      session_id=principal.session_id, method="password")
         raise InvalidCredentials("The password is not correct.")
+    return _prove(principal, client, "password")
+
+
+@flow
+def reauthenticate_with_code(principal: Principal, code: str, client: Client) -> Grant:
+    """Prove the session again with a current TOTP code (each step accepted once)."""
+    if not totp.verify(principal.id, code):
+        audit.record("reauthentication_failed", client=client, user_id=principal.id,
+                     session_id=principal.session_id, method="totp")
+        raise MfaInvalid("The code is not correct.")
+    return _prove(principal, client, "totp")
+
+
+def _prove(principal: Principal, client: Client, method: str) -> Grant:
+    """Move the session's ``auth_time`` to now; the grant its new tokens carry."""
     now = utcnow()
     proved = db.session.execute(PROVE_SESSION, {"session_id": principal.session_id,
                                                 "owner_id": principal.id, "proved_at": now}).first()
     if proved is None:
         raise TokenRevoked("This session has been signed out.")
     audit.record("reauthenticated", client=client, user_id=principal.id,
-                 session_id=principal.session_id, method="password")
+                 session_id=principal.session_id, method=method)
     return Grant(principal.id, principal.session_id, proved.expires_at, now,
                  tuple(proved.amr.split()), roles.parse_names(proved.roles))

@@ -21,5 +21,6 @@ from authapp.api import (  # noqa: E402,F401  (routes register on bp)
     email,
     health,
     leaving,
+    mfa,
     reauthentication,
 )

@@ -27,6 +27,7 @@ from authapp.http.ratelimits import (
     REGISTER,
     rate_limit,
 )
+from authapp.mfa.signin import require_second_factor
 from authapp.tokens.mint import issue_tokens, token_expiry
 from authapp.tokens.verify import (
     access_token_required,
@@ -50,7 +51,9 @@ def register() -> tuple[Response, int]:
 @bp.post("/auth/login")
 @operation("Sign in", body=LoginRequest, answers={200: LoginAnswer}, problems=(401,),
            description="Sets the refresh cookies unless refresh_in_body is true, then the "
-                       "refresh token is in the body instead.",
+                       "refresh token is in the body instead. An account with two-factor "
+                       "sign-in answers 401 mfa_required with an mfa_token for "
+                       "POST /api/auth/mfa, and no tokens.",
            links={200: {
                "me": {"operationId": "api.me", "parameters": {
                    "header.Authorization": "Bearer {$response.body#/access_token}"}},
@@ -64,6 +67,7 @@ def login() -> Response:
     body = parse_body(LoginRequest)
     refresh_in_body = body.refresh_in_body
     user = users.authenticate(body.username, body.password, current_client())
+    require_second_factor(user, current_client())  # 401 mfa_required for a 2FA account
     session = sessions.start_session(user.id, current_client())
     tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     response = jsonify(**tokens.body(include_refresh=refresh_in_body), user=user_json(user))

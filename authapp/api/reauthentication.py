@@ -7,6 +7,7 @@ from authapp.api import bp
 from authapp.api.operations import operation
 from authapp.api.schemas import ReauthenticateRequest, SessionStateAnswer, TokenAnswer
 from authapp.core.clock import iso
+from authapp.core.errors import ValidationFailed
 from authapp.http.client import current_client
 from authapp.http.json_body import parse_body
 from authapp.http.ratelimits import REAUTHENTICATION, rate_limit
@@ -22,14 +23,21 @@ from authapp.tokens.verify import (
 @bp.post("/auth/reauthenticate")
 @operation("Prove this session again for sensitive actions", auth="access",
            body=ReauthenticateRequest, answers={200: TokenAnswer},
-           description="Answers a new access token for the same session with a new "
-                       "auth_time (cookie mode also sets the access cookie).")
+           description="Send the password, or a current TOTP code (code) for an account "
+                       "with two-factor sign-in. Answers a new access token for the same "
+                       "session with a new auth_time (cookie mode also sets the access cookie).")
 @access_token_required
 @rate_limit(*REAUTHENTICATION)
 def reauthenticate() -> Response:
     body = parse_body(ReauthenticateRequest)
-    grant = reauthentication.reauthenticate_with_password(current_principal(), body.password,
+    if (body.password is None) == (body.code is None):
+        raise ValidationFailed({"password": ["Send either password or code."]})
+    if body.code is not None:
+        grant = reauthentication.reauthenticate_with_code(current_principal(), body.code,
                                                           current_client())
+    else:
+        grant = reauthentication.reauthenticate_with_password(current_principal(),
+                                                              body.password, current_client())
     tokens = issue_tokens(grant, refresh_jti=None, fresh=True)
     response = jsonify(tokens.body(include_refresh=False))
     if token_location() == "cookies":

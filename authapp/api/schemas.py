@@ -63,9 +63,10 @@ class PasswordResetRequest(Schema):
 
 
 class ReauthenticateRequest(Schema):
-    """``POST /api/auth/reauthenticate``: prove the session again."""
+    """``POST /api/auth/reauthenticate``: prove the session again, with one of these."""
 
-    password: str
+    password: str | None = Field(None, description="The account's password.")
+    code: str | None = Field(None, description="A current TOTP code (2FA accounts).")
 
 
 class PasswordChangeRequest(Schema):
@@ -177,6 +178,12 @@ class Problem(Schema):
     methods: list[str] | None = Field(
         None, description="reauthentication_required only: how this account can "
                           "re-authenticate (password, totp, passkey).")
+    mfa_token: str | None = Field(
+        None, description="mfa_required only: send it with the second factor to "
+                          "POST /api/auth/mfa within 300 seconds.")
+    mfa_methods: list[str] | None = Field(
+        None, description="mfa_required only: the second factors the account accepts "
+                          "(totp, recovery_code, passkey).")
 
 
 class PublicJWK(Schema):
@@ -289,3 +296,45 @@ class ExportAnswer(Schema):
     profile: ExportProfile
     sessions: list[ExportSession] = Field(description="Every stored session, newest first.")
     events: list[EventOut] = Field(description="Every security event, newest first.")
+
+
+# --- two-factor sign-in (SPEC §10) -------------------------------------------------------------
+
+
+class MfaLoginRequest(Schema):
+    """``POST /api/auth/mfa``: the second step of a sign-in, with one of the factors."""
+
+    mfa_token: str = Field(description="From the login's 401 mfa_required answer.")
+    code: str | None = Field(None, description="A current 6-digit TOTP code.")
+    recovery_code: str | None = Field(None, description="One of the account's recovery "
+                                                        "codes; case, spaces and dashes "
+                                                        "do not matter.")
+    refresh_in_body: bool = Field(
+        False, description="Return the refresh token in the body and set no cookie.")
+
+
+class CodeRequest(Schema):
+    """A current TOTP code."""
+
+    code: str = Field(description="6 digits from the authenticator app.")
+
+
+class TotpSetupAnswer(Schema):
+    """A pending TOTP secret: confirm it with a code within 15 minutes."""
+
+    secret: str = Field(description="Base32, for manual entry.")
+    otpauth_uri: str = Field(description="For a QR code: otpauth://totp/...")
+
+
+class RecoveryCodesAnswer(Schema):
+    """Ten single-use recovery codes, shown this once."""
+
+    recovery_codes: list[str]
+
+
+class MfaStatusAnswer(Schema):
+    """What protects the account's sign-in."""
+
+    totp: bool
+    passkeys: int
+    recovery_codes_remaining: int

@@ -19,10 +19,12 @@ SECRET_KEYS = ("SECRET_KEY", "JWT_SECRET_KEY")
 DEV_SECRETS_FILE = "secrets.json"
 MIN_DISTINCT_CHARS = 12
 KNOWN_SECRETS = {TestingConfig.SECRET_KEY, TestingConfig.JWT_SECRET_KEY,
-                 TestingConfig.JWT_KEY_ENCRYPTION_KEY}
+                 TestingConfig.JWT_KEY_ENCRYPTION_KEY, TestingConfig.MFA_ENCRYPTION_KEY}
 ALGORITHMS = ("HS256", *ASYMMETRIC_ALGORITHMS)
 KEY_ENCRYPTION_KEY = "JWT_KEY_ENCRYPTION_KEY"
 DEV_KEY_ENCRYPTION_LABEL = b"authapp development key-encryption key"
+MFA_ENCRYPTION_KEY = "MFA_ENCRYPTION_KEY"
+DEV_MFA_ENCRYPTION_LABEL = b"authapp development MFA encryption key"
 
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
@@ -53,11 +55,12 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
                            f"not {app.config['JWT_ALGORITHM']!r}")
     if env == "development":
         _load_or_create_dev_secrets(app)
-        if not app.config.get(KEY_ENCRYPTION_KEY):
-            # Derived, not stored: AUTHAPP_JWT_ALGORITHM=ES256 alone is enough to start.
-            app.config[KEY_ENCRYPTION_KEY] = hmac.new(
-                app.config["JWT_SECRET_KEY"].encode(), DEV_KEY_ENCRYPTION_LABEL,
-                hashlib.sha256).hexdigest()
+        # Derived, not stored: AUTHAPP_JWT_ALGORITHM=ES256 alone is enough to start.
+        for setting, label in ((KEY_ENCRYPTION_KEY, DEV_KEY_ENCRYPTION_LABEL),
+                               (MFA_ENCRYPTION_KEY, DEV_MFA_ENCRYPTION_LABEL)):
+            if not app.config.get(setting):
+                app.config[setting] = hmac.new(app.config["JWT_SECRET_KEY"].encode(), label,
+                                               hashlib.sha256).hexdigest()
     if env == "production":
         check_production_secrets(app.config)
 

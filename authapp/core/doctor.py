@@ -30,6 +30,9 @@ Decisions on the borderline settings:
   for one to be published), and so is an active key older than ``MAX_KEY_AGE``.
   A missing or weak ``JWT_KEY_ENCRYPTION_KEY`` with such an algorithm is an error
   (with the other secrets).
+- ``MFA_ENCRYPTION_KEY`` missing, weak or shared with another secret is an error
+  whatever the algorithm: it seals every account's TOTP secret, and without it
+  nobody can turn two-factor sign-in on.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,7 +40,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from authapp.core.configuration import secret_problems
+from authapp.core.configuration import (
+    KNOWN_SECRETS,
+    MFA_ENCRYPTION_KEY,
+    MIN_DISTINCT_CHARS,
+    MIN_SECRET_BYTES,
+    SECRET_KEYS,
+    secret_problems,
+)
 from authapp.core.serving import ConnectionBudget
 
 ERROR = "error"
@@ -130,6 +140,21 @@ def _environment(config: Mapping[str, Any]) -> Iterator[Finding]:
 def _secrets(config: Mapping[str, Any]) -> Iterator[Finding]:
     for setting, message in secret_problems(config):
         yield Finding(ERROR, setting, f"{message} Generate one with: {RANDOM_VALUE_COMMAND}")
+
+
+def _mfa_encryption_key(config: Mapping[str, Any]) -> Iterator[Finding]:
+    value = config.get(MFA_ENCRYPTION_KEY)
+    if not value or len(str(value).encode()) < MIN_SECRET_BYTES:
+        yield Finding(ERROR, MFA_ENCRYPTION_KEY, f"{MFA_ENCRYPTION_KEY} seals the TOTP secrets "
+                      f"and must be a random value of at least {MIN_SECRET_BYTES} bytes "
+                      f"(AUTHAPP_{MFA_ENCRYPTION_KEY}); generate one with: "
+                      f"{RANDOM_VALUE_COMMAND}")
+    elif value in KNOWN_SECRETS or len(set(str(value))) < MIN_DISTINCT_CHARS:
+        yield Finding(ERROR, MFA_ENCRYPTION_KEY, f"{MFA_ENCRYPTION_KEY} is a published or "
+                      f"low-entropy value; generate one with: {RANDOM_VALUE_COMMAND}")
+    elif value in {config.get(key) for key in (*SECRET_KEYS, "JWT_KEY_ENCRYPTION_KEY")}:
+        yield Finding(ERROR, MFA_ENCRYPTION_KEY, f"{MFA_ENCRYPTION_KEY} must differ from the "
+                      "other secrets; give it its own random value.")
 
 
 def _cookies(config: Mapping[str, Any]) -> Iterator[Finding]:
@@ -260,5 +285,6 @@ def _seconds(value: Any) -> float | None:
     return float(value)
 
 
-CHECKS: tuple[Check, ...] = (_environment, _secrets, _cookies, _csrf, _tokens, _passwords,
-                             _breached_passwords, _rate_limits, _database, _proxies)
+CHECKS: tuple[Check, ...] = (_environment, _secrets, _mfa_encryption_key, _cookies, _csrf,
+                             _tokens, _passwords, _breached_passwords, _rate_limits, _database,
+                             _mail, _proxies)

@@ -115,6 +115,22 @@ class ReauthenticationRequired(AuthError):
                          extra={"methods": methods})
 
 
+class MfaRequired(AuthError):
+    """The password was right; the account's second factor must follow (SPEC §10)."""
+
+    code = "mfa_required"
+
+    def __init__(self, mfa_token: str, mfa_methods: list[str]) -> None:
+        super().__init__("Enter the code from your authenticator app to finish signing in.",
+                         extra={"mfa_token": mfa_token, "mfa_methods": mfa_methods})
+
+
+class MfaInvalid(AuthError):
+    """A wrong, reused or expired second-factor code, or a dead ``mfa_token``."""
+
+    code = "mfa_invalid"
+
+
 class CSRFFailed(AuthError):
     code = "csrf_failed"
 

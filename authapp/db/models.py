@@ -1,5 +1,5 @@
 """Tables: users, sessions (one refresh-token family each), revoked tokens, auth events,
-mailed links, the mail outbox and signing keys."""
+mailed links, the mail outbox, signing keys, roles and second factors."""
 
 import uuid
 from datetime import datetime
@@ -203,3 +203,45 @@ class UserRole(db.Model):
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
                                          primary_key=True, index=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Authenticator(db.Model):
+    """A second factor of an account (SPEC §10), one table for every kind.
+
+    ``type`` is ``totp`` (at most one per account; pending until ``confirmed_at``) or
+    ``recovery_code`` (one row per code; used once ``last_used_at`` is set). ``data``
+    holds what the kind needs: a TOTP's sealed secret, a code's selector and hash.
+    ``last_used_step`` is the TOTP replay guard: a step is accepted only above it.
+    """
+
+    __tablename__ = "authenticators"
+    __table_args__ = (
+        Index("ix_authenticators_user_id_type", "user_id", "type"),
+        Index("uq_authenticators_one_totp", "user_id", unique=True,
+              sqlite_where=text("type = 'totp'"), postgresql_where=text("type = 'totp'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MfaChallenge(db.Model):
+    """A sign-in waiting for its second factor: the ``mfa_token``'s SHA-256, used at most
+    once, dead after ``attempts`` codes have been tried with it or past ``expires_at``."""
+
+    __tablename__ = "mfa_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # codes tried with it
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

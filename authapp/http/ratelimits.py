@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, request, session
 from flask_limiter import Limiter, RequestLimit
 from limits import parse as parse_limit
 from limits.strategies import FixedWindowRateLimiter
@@ -23,6 +23,7 @@ from authapp.accounts.addresses import address_key
 from authapp.accounts.usernames import username_key
 from authapp.http.headers import is_api_request
 from authapp.http.json_body import json_body_or_none
+from authapp.mfa.challenges import pending_account
 from authapp.tokens.verify import current_claims, current_principal
 
 EXTENSION_KEY = "authapp.limiter"
@@ -122,6 +123,28 @@ FORGOT = (
 )
 # Under @access_token_required: verification resends and address changes, per account.
 EMAIL_PER_ACCOUNT = (Limit("RATELIMIT_EMAIL_PER_ACCOUNT", "email-account", signed_in_account),)
+
+PENDING_SIGN_IN = "authapp_mfa_token"  # the Flask session key of a page sign-in's mfa_token
+
+
+def pending_sign_in_account() -> str:
+    """The account a second-factor step is for (its ``mfa_token``: the API's body, or the
+    page's Flask session); '' when no live sign-in is named."""
+    token = (_submitted_fields().get("mfa_token") if is_api_request()
+             else session.get(PENDING_SIGN_IN))
+    user_id = pending_account(token)
+    return "" if user_id is None else str(user_id)
+
+
+# The second step of a sign-in (SPEC §10): every try per IP, wrong codes per account.
+MFA = (
+    Limit("RATELIMIT_MFA_PER_IP", "mfa-ip", client_ip, methods=("POST",)),
+    Limit("RATELIMIT_MFA_PER_ACCOUNT", "mfa-account", pending_sign_in_account, counts=failed,
+          methods=("POST",)),
+)
+# Under @access_token_required: codes tried on the account's own settings.
+MFA_CODES = (Limit("RATELIMIT_MFA_PER_ACCOUNT", "mfa-account", signed_in_account,
+                   counts=failed),)
 
 _DECLARED: dict[Callable[..., Any], tuple[Limit, ...]] = {}
 

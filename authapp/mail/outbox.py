@@ -24,6 +24,9 @@ SUBJECTS = {
     "confirm_email_change": "Confirm your new email address",
     "email_changed": "Your email address was changed",
     "goodbye": "Your account was deleted",
+    "mfa_enabled": "Two-factor sign-in is on",
+    "mfa_disabled": "Two-factor sign-in was turned off",
+    "recovery_code_used": "A recovery code was used to sign in",
 }
 MESSAGE = "message"
 PASSWORD_FORGOT = "password_forgot"  # noqa: S105  (a job kind, not a password)

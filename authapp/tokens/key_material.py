@@ -4,22 +4,21 @@ A key's id is its RFC 7638 JWK thumbprint (SHA-256 over the required public
 members), so the id is derived from the key itself. The public JWK carries
 only those members plus ``kid``, ``alg`` and ``use``: a private member cannot
 slip into the JWKS whatever the library's ``to_jwk`` returns. Private keys are
-stored as PKCS #8 sealed with AES-256-GCM under a key derived (HKDF) from
-``JWT_KEY_ENCRYPTION_KEY``, with the ``kid`` as associated data, so a sealed
-key copied onto another row does not open.
+stored as PKCS #8 sealed (core/sealing.py: AES-256-GCM under a key derived
+with HKDF) from ``JWT_KEY_ENCRYPTION_KEY``, with the ``kid`` as associated
+data, so a sealed key copied onto another row does not open.
 """
 
 import base64
 import hashlib
 import json
-import os
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwt.algorithms import get_default_algorithms
+
+from authapp.core import sealing
 
 ASYMMETRIC_ALGORITHMS = ("ES256", "EdDSA", "RS256")
 RSA_KEY_BITS = 2048
@@ -27,7 +26,6 @@ RSA_KEY_BITS = 2048
 THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"),
                       "RSA": ("e", "kty", "n")}
 SEAL_INFO = b"authapp signing keys at rest v1"
-NONCE_BYTES = 12
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 
 
@@ -70,23 +68,15 @@ def verifying_key(jwk: dict[str, Any], algorithm: str) -> Any:
     return get_default_algorithms()[algorithm].from_jwk(jwk)
 
 
-def _cipher(encryption_key: str) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=SEAL_INFO).derive(encryption_key.encode())
-    return AESGCM(derived)
-
-
 def seal(private_key: PrivateKey, kid: str, encryption_key: str) -> str:
     """The private key as PKCS #8, encrypted for storage (see the module docstring)."""
     der = private_key.private_bytes(serialization.Encoding.DER,
                                     serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-    nonce = os.urandom(NONCE_BYTES)
-    return _b64url(nonce + _cipher(encryption_key).encrypt(nonce, der, kid.encode()))
+    return sealing.seal(der, kid.encode(), encryption_key, SEAL_INFO)
 
 
 def unseal(sealed: str, kid: str, encryption_key: str) -> PrivateKey:
     """The private key of a sealed value; InvalidTag if the key or the ``kid`` is wrong."""
-    raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
-    der = _cipher(encryption_key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode())
+    der = sealing.unseal(sealed, kid.encode(), encryption_key, SEAL_INFO)
     return serialization.load_der_private_key(der, password=None)  # type: ignore[return-value]

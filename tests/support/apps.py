@@ -8,8 +8,10 @@ from sqlalchemy import delete
 
 from authapp.core.extensions import db
 from authapp.db.models import (
+    Authenticator,
     AuthEvent,
     LinkToken,
+    MfaChallenge,
     OutboxMessage,
     RevokedToken,
     Role,
@@ -31,8 +33,8 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 def delete_all_rows(app: Flask) -> None:
     """Leave the shared test database empty for the next test."""
     with app.app_context():
-        for model in (OutboxMessage, LinkToken, AuthEvent, RevokedToken, Session, UserRole,
-                      Role, User, SigningKey):
+        for model in (Authenticator, MfaChallenge, OutboxMessage, LinkToken, AuthEvent,
+                      RevokedToken, Session, UserRole, Role, User, SigningKey):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()

@@ -1,0 +1,67 @@
+"""Which second factors an account has: the one place that lists them.
+
+The sign-in step's ``mfa_methods``, the re-authentication ``methods`` and the
+account's 2FA summary are all computed here, from the ``authenticators``
+rows (a handful per account), so a new kind of factor is added in one place.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from authapp.core.extensions import db
+from authapp.db.models import Authenticator
+
+TOTP = "totp"
+RECOVERY_CODE = "recovery_code"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """``GET /api/account/mfa``: what protects the account's sign-in."""
+
+    totp: bool
+    passkeys: int
+    recovery_codes_remaining: int
+
+    @property
+    def enabled(self) -> bool:
+        """True when a sign-in must show a second factor."""
+        return self.totp
+
+
+def summary(user_id: int) -> Summary:
+    """The account's second factors, in one query."""
+    rows = db.session.execute(
+        select(Authenticator.type, Authenticator.confirmed_at, Authenticator.last_used_at)
+        .where(Authenticator.user_id == user_id)).all()
+    totp = any(row.type == TOTP and row.confirmed_at is not None for row in rows)
+    unused = sum(1 for row in rows if row.type == RECOVERY_CODE and row.last_used_at is None)
+    return Summary(totp=totp, passkeys=0, recovery_codes_remaining=unused if totp else 0)
+
+
+def enabled(user_id: int) -> bool:
+    """True when the account signs in with a second factor."""
+    return summary(user_id).enabled
+
+
+def mfa_methods(state: Summary) -> list[str]:
+    """What the sign-in step accepts as the second factor."""
+    methods = []
+    if state.totp:
+        methods.append("totp")
+    if state.recovery_codes_remaining:
+        methods.append("recovery_code")
+    return methods
+
+
+def reauthentication_methods(user_id: int) -> list[str]:
+    """How the account can prove a session again (SPEC §9)."""
+    return ["password", *(["totp"] if summary(user_id).totp else [])]
+
+
+def remove(user_id: int, *types: str) -> None:
+    """Delete the account's factors of ``types`` (turning 2FA off, a new set of codes)."""
+    db.session.execute(delete(Authenticator).where(
+        Authenticator.user_id == user_id, Authenticator.type.in_(types))
+        .execution_options(synchronize_session=False))
