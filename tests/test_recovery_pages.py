@@ -367,7 +367,7 @@ def test_a_stale_session_confirms_it_is_you_before_changing_the_address(client, 
     with later(seconds=301):
         for response in (client.get("/account/email"), client.post("/account/email", data=form)):
             assert response.status_code == 302
-            assert response.headers["Location"] == "/account/confirm?next=%2Faccount%2Femail"
+            assert response.headers["Location"] == "/account/confirm?next=/account/email"
 
 
 def test_the_address_change_needs_a_signed_in_user(client):

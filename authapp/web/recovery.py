@@ -9,17 +9,12 @@ the link changes nothing. A reset never signs anyone in.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any
-from urllib.parse import urlencode
 
 from flask import Response, flash, make_response, redirect, render_template, request, url_for
 
 from authapp.accounts import links, recovery, users
-from authapp.accounts.reauthentication import recently_authenticated
 from authapp.core.errors import LinkInvalid, ValidationFailed
-from authapp.core.extensions import db
-from authapp.db.models import Session, User
+from authapp.db.models import User
 from authapp.http.client import Client, current_client
 from authapp.http.ratelimits import FORGOT, Limit, rate_limit
 from authapp.web import bp
@@ -31,10 +26,10 @@ from authapp.web.forms import (
     attach_errors,
     focus_field,
 )
+from authapp.web.reauth import recent_authentication_page
 from authapp.web.signin import login_required, page_principal
 
 ACCOUNT = "web.account"
-CONFIRM_IT_IS_YOU = "/account/confirm"  # the pages' re-authentication step (SPEC §9)
 
 
 def signed_in_account() -> str:
@@ -157,25 +152,6 @@ def confirm_email(token: str) -> Response:
 # -- the signed-in side: resend and change ------------------------------------------------------
 
 
-def _session_proved_recently() -> bool:
-    """Whether this page's session proved itself within ``REAUTH_MAX_AGE`` (its auth_time)."""
-    session = db.session.get(Session, page_principal().session_id)
-    return session is not None and recently_authenticated(
-        {"auth_time": session.auth_time.timestamp()})
-
-
-def recent_authentication_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Under ``login_required``: a stale session confirms it is you first, then comes back."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not _session_proved_recently():
-            return redirect(f"{CONFIRM_IT_IS_YOU}?{urlencode({'next': request.path})}")
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @bp.post("/account/email/verification")
 @login_required
 @rate_limit(*EMAIL_PER_ACCOUNT)
@@ -191,8 +167,7 @@ def resend_verification() -> Response:
 
 
 @bp.route("/account/email", methods=["GET", "POST"])
-@login_required
-@recent_authentication_required
+@recent_authentication_page
 @rate_limit(*EMAIL_PER_ACCOUNT)
 def change_email() -> str | Response:
     user = users.get_user(page_principal().id)
