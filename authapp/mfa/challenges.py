@@ -54,8 +54,8 @@ def finish(token: str) -> bool:
 
 
 def pending_account(token: object) -> int | None:
-    """The account a live token is for, without counting a try (rate-limit keys)."""
+    """The account a live token with tries left is for, without counting one."""
     digest = opaque.digest(token)
     return None if digest is None else db.session.scalar(select(MfaChallenge.user_id).where(
         MfaChallenge.token_hash == digest, MfaChallenge.used_at.is_(None),
-        MfaChallenge.expires_at > utcnow()))
+        MfaChallenge.expires_at > utcnow(), MfaChallenge.attempts < MAX_ATTEMPTS))

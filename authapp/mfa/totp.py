@@ -123,6 +123,21 @@ def verify(user_id: int, code: str) -> bool:
     return row is not None and _accept(row, code)
 
 
+def _still_pending(row: Authenticator | None) -> bool:
+    lifetime = timedelta(seconds=current_app.config["MFA_ENROLMENT_EXPIRES"])
+    return (row is not None and row.confirmed_at is None
+            and row.created_at + lifetime > utcnow())
+
+
+def pending_enrolment(user: User) -> Enrolment | None:
+    """The set-up waiting for its confirming code, if it has not expired."""
+    row = _row(user.id)
+    if not _still_pending(row):
+        return None
+    secret = open_secret(row)
+    return Enrolment(secret, otpauth_uri(secret, user.username))
+
+
 @flow
 def begin_enrolment(user: User, client: Client) -> Enrolment:
     """A new pending secret (replacing an unconfirmed one) for the account to confirm."""
@@ -152,8 +167,7 @@ def confirm_enrolment(user: User, code: str, keep_session: str, client: Client) 
     Every other session of the account is signed out, and the account is mailed.
     """
     row = _row(user.id)
-    lifetime = timedelta(seconds=current_app.config["MFA_ENROLMENT_EXPIRES"])
-    if row is None or row.confirmed_at is not None or row.created_at + lifetime <= utcnow():
+    if not _still_pending(row):
         raise ValidationFailed({"code": ["No set-up is waiting for a code (it lasts 15 "
                                          "minutes): start again."]})
     if not _accept(row, code, CONFIRM_STEP):

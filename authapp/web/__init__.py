@@ -11,5 +11,6 @@ from authapp.web import (  # noqa: E402,F401  (register on bp)
     reauth,
     recovery,
     times,
+    two_factor,
     views,
 )

@@ -73,9 +73,9 @@ def _clear_cookies(response: Response) -> Response:
     return response
 
 
-def sign_in(response: Response, user: Account) -> Response:
-    """Start a session for ``user`` and put its tokens in cookies."""
-    session = sessions.start_session(user.id, current_client())
+def sign_in(response: Response, user: Account, amr: tuple[str, ...] = ("pwd",)) -> Response:
+    """Start a session for ``user`` (proved by ``amr``) and put its tokens in cookies."""
+    session = sessions.start_session(user.id, current_client(), amr=amr)
     tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     tokens.set_cookies(response, access=True)
     return response

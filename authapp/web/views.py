@@ -7,10 +7,11 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 from authapp.accounts import audit, sessions, users
 from authapp.accounts.devices import describe_device
-from authapp.core.errors import InvalidCredentials, UsernameTaken, ValidationFailed
+from authapp.core.errors import InvalidCredentials, MfaRequired, UsernameTaken, ValidationFailed
 from authapp.db.models import AuthEvent
 from authapp.http.client import current_client
 from authapp.http.ratelimits import LOGIN, REGISTER, rate_limit
+from authapp.mfa.signin import require_second_factor
 from authapp.web import bp
 from authapp.web.forms import (
     ActionForm,
@@ -21,6 +22,7 @@ from authapp.web.forms import (
     focus_field,
 )
 from authapp.web.signin import login_required, page_principal, safe_next, sign_in, sign_out
+from authapp.web.two_factor import start_second_step
 
 ACCOUNT = "web.account"
 EVENTS_PER_PAGE = 10
@@ -51,6 +53,13 @@ EVENT_LABELS = {
     "email_changed": "Email address changed",
     "reauthenticated": "Confirmed it's you",
     "reauthentication_failed": "Failed attempt to confirm it's you",
+    "mfa_setup_started": "Two-factor sign-in set-up started",
+    "mfa_enabled": "Two-factor sign-in turned on; every other device was signed out",
+    "mfa_disabled": "Two-factor sign-in turned off; every other device was signed out",
+    "mfa_requested": "Password accepted; a code was asked for",
+    "mfa_failed": "Wrong two-factor code",
+    "recovery_code_used": "Signed in with a recovery code",
+    "recovery_codes_regenerated": "New recovery codes made; the old ones stopped working",
 }
 
 
@@ -93,8 +102,11 @@ def login() -> str | Response:
         try:
             user = users.authenticate(form.username.data, form.password.data,
                                          current_client())
+            require_second_factor(user, current_client())
         except InvalidCredentials:
             error = "The username or password is not correct."
+        except MfaRequired as exc:  # a right password: no session until the second factor
+            return start_second_step(exc, target)
         else:
             flash(f"Signed in as {user.username}.", "success")
             return sign_in(redirect(target), user)
