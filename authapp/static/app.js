@@ -48,6 +48,8 @@ function showError(message) {
   error.hidden = !message;
 }
 
+let mfaToken = null;
+
 $("#js-login").addEventListener("submit", async (event) => {
   event.preventDefault();
   showError("");
@@ -56,7 +58,50 @@ $("#js-login").addEventListener("submit", async (event) => {
     await client.login(form.username.value, form.password.value);
     form.reset();
   } catch (error) {
-    showError(error.message);
+    if (error.code !== "mfa_required") return showError(error.message);
+    form.reset();
+    mfaToken = error.mfaToken;
+    log("Password accepted; the account asks for a second factor.");
+    askForCode(false);
+  }
+});
+
+// The second step: a code from the authenticator app, or a recovery code.
+function askForCode(recovery) {
+  const form = $("#js-mfa");
+  form.dataset.method = recovery ? "recovery_code" : "code";
+  $("#js-mfa-label").textContent = recovery ? "Recovery code" : "Code from your authenticator app";
+  $("#js-mfa-code").autocomplete = recovery ? "off" : "one-time-code";
+  $("#js-mfa-code").inputMode = recovery ? "text" : "numeric";
+  $("#js-mfa-switch").textContent = recovery ? "Use your authenticator app instead"
+                                             : "Use a recovery code";
+  $("#js-mfa-error").hidden = true;
+  show("mfa");
+  $("#js-mfa-code").focus();
+}
+
+$("#js-mfa-switch").addEventListener("click", () => {
+  askForCode($("#js-mfa").dataset.method === "code");
+});
+
+$("#js-mfa-cancel").addEventListener("click", () => {
+  mfaToken = null;
+  render();
+});
+
+$("#js-mfa").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const error = $("#js-mfa-error");
+  try {
+    await client.finishSignIn(mfaToken, { [form.dataset.method]: form.code.value });
+    mfaToken = null;
+    form.reset();
+  } catch (problem) {
+    form.code.value = "";
+    error.textContent = problem.message;
+    error.hidden = false;
+    form.code.focus();
   }
 });
 

@@ -1,5 +1,7 @@
 // A small client for authapp's JSON API.
 //
+// Signing in to an account with two-factor sign-in takes two calls: login() throws an
+// ApiError with code "mfa_required" and an mfaToken, and finishSignIn() sends it with a code.
 // The access token lives only in this module's memory (never localStorage).
 // On a 401 token_expired the client renews once through the HttpOnly refresh
 // cookie and retries. Concurrent 401s share one renewal (single-flight), and
@@ -30,12 +32,23 @@ export class AuthClient {
     return this.#csrfToken() !== "";
   }
 
+  // Throws an ApiError; for an account with two-factor sign-in its code is "mfa_required"
+  // and it carries mfaToken and mfaMethods for finishSignIn().
   async login(username, password) {
-    const response = await fetch("/api/auth/login", {
+    return this.#signIn("/api/auth/login", { username, password });
+  }
+
+  // The second step: factor is { code } (TOTP) or { recovery_code }.
+  async finishSignIn(mfaToken, factor) {
+    return this.#signIn("/api/auth/mfa", { mfa_token: mfaToken, ...factor });
+  }
+
+  async #signIn(path, payload) {
+    const response = await fetch(path, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ username, password }),
+      body: JSON.stringify(payload),
     });
     const body = await response.json();
     if (!response.ok) throw new ApiError(body);
@@ -181,5 +194,7 @@ export class ApiError extends Error {
     super(problem.detail || problem.title || "Request failed");
     this.code = problem.code;
     this.errors = problem.errors || {};
+    this.mfaToken = problem.mfa_token || null;
+    this.mfaMethods = problem.mfa_methods || [];
   }
 }
