@@ -15,7 +15,7 @@ from support.problems import assert_problem
 from support.tokens import claims
 
 from authapp.core.extensions import db
-from authapp.db.models import Authenticator, AuthEvent
+from authapp.db.models import Authenticator, AuthEvent, MfaChallenge
 from authapp.mfa import totp
 
 START = datetime(2026, 12, 1, 10, 0, tzinfo=UTC).timestamp()  # a step boundary
@@ -398,3 +398,15 @@ def test_every_change_and_use_is_audited(app, client, enrolled):
                 + events(app, "recovery_code_used") + events(app, "mfa_setup_started")}
     assert recorded == {"mfa_enabled", "mfa_requested", "recovery_code_used",
                         "mfa_setup_started"}
+
+
+def test_deleting_the_account_deletes_its_second_factors_and_challenges(app, client,
+                                                                       enrolled):
+    with at(40):
+        password_step(client)
+        gone = client.delete("/api/account", headers=bearer(enrolled.access_token),
+                             json={"password": PASSWORD})
+    assert gone.status_code == 204, gone.json
+    with app.app_context():
+        assert db.session.scalars(select(Authenticator)).all() == []
+        assert db.session.scalars(select(MfaChallenge)).all() == []
