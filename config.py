@@ -43,6 +43,11 @@ class Config:
     MFA_ISSUER = "authapp"  # the name authenticator apps show
     MFA_TOKEN_EXPIRES = 300  # seconds between the password step and the second factor
     MFA_ENROLMENT_EXPIRES = 900  # seconds a TOTP secret waits for its confirming code
+    # Passkeys (SPEC §11): the relying party. The origin is PUBLIC_URL's; the RP ID defaults
+    # to its host (an IP address is not a valid RP ID: use a name such as localhost).
+    WEBAUTHN_RP_ID: str | None = None
+    WEBAUTHN_RP_NAME = "authapp"
+    WEBAUTHN_CHALLENGE_EXPIRES = 300  # seconds a ceremony's challenge lives
 
     # Where tokens may come from: never the query string.
     JWT_TOKEN_LOCATION = ["headers", "cookies"]

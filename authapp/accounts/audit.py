@@ -29,6 +29,8 @@ EVENT_TYPES = frozenset({
     "password_reset_requested", "password_reset", "email_change_requested", "email_changed",
     "mfa_setup_started", "mfa_enabled", "mfa_disabled", "mfa_requested", "mfa_failed",
     "recovery_code_used", "recovery_codes_regenerated",
+    "passkey_registered", "passkey_renamed", "passkey_removed", "passkey_used", "passkey_failed",
+    "passkey_clone_suspected",
 })
 EVENTS = AuthEvent.__table__
 INSERT_EVENT = insert(EVENTS)  # built once: recorded on every sign-in and refresh

@@ -29,7 +29,8 @@ from authapp.db import direct
 from authapp.db.models import Session, User
 from authapp.db.transaction import flow
 from authapp.http.client import Client
-from authapp.mfa import factors, totp
+from authapp.mfa import factors, passkeys, totp
+from authapp.mfa.passkey_challenges import REAUTHENTICATE
 from authapp.tokens.mint import Grant
 
 PASSWORD_BY_ID = direct.hot_statement(
@@ -103,6 +104,18 @@ def reauthenticate_with_code(principal: Principal, code: str, client: Client) ->
                      session_id=principal.session_id, method="totp")
         raise MfaInvalid("The code is not correct.")
     return _prove(principal, client, "totp")
+
+
+@flow
+def reauthenticate_with_passkey(principal: Principal, challenge_id: str | None,
+                                credential: dict[str, Any], client: Client) -> Grant:
+    """Prove the session again with one of the account's passkeys."""
+    if passkeys.check(challenge_id, credential, REAUTHENTICATE, user_id=principal.id,
+                      client=client) is None:
+        audit.record("reauthentication_failed", client=client, user_id=principal.id,
+                     session_id=principal.session_id, method="passkey")
+        raise InvalidCredentials("This passkey could not confirm it is you.")
+    return _prove(principal, client, "passkey")
 
 
 def _prove(principal: Principal, client: Client, method: str) -> Grant:

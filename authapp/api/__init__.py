@@ -22,5 +22,6 @@ from authapp.api import (  # noqa: E402,F401  (routes register on bp)
     health,
     leaving,
     mfa,
+    passkeys,
     reauthentication,
 )

@@ -23,23 +23,27 @@ from authapp.tokens.guards import recent_authentication_required
 from authapp.tokens.mint import issue_tokens
 from authapp.tokens.verify import access_token_required, current_principal
 
-ONE_FACTOR = "Send either code or recovery_code."
+ONE_FACTOR = "Send one of code, recovery_code, or challenge_id with credential."
 
 
 @bp.post("/auth/mfa")
 @operation("Finish a sign-in with its second factor", body=MfaLoginRequest,
            answers={200: LoginAnswer}, problems=(401,),
            description="Takes the mfa_token of the login's 401 mfa_required answer and a "
-                       "TOTP code or a recovery code; answers exactly like a login (refresh "
+                       "TOTP code, a recovery code, or a passkey assertion (challenge_id and "
+                       "credential, options from POST /api/auth/mfa/passkey/options); "
+                       "answers exactly like a login (refresh "
                        "cookies unless refresh_in_body is true). The token allows 5 tries "
                        "and lives 300 seconds.")
 @rate_limit(*MFA)
 def finish_sign_in() -> Response:
     body = parse_body(MfaLoginRequest)
-    if (body.code is None) == (body.recovery_code is None):
+    factors_sent = [body.code, body.recovery_code, body.credential]
+    if sum(factor is not None for factor in factors_sent) != 1:
         raise ValidationFailed({"code": [ONE_FACTOR]})
     verified = signin.finish(body.mfa_token, current_client(), code=body.code,
-                             recovery_code=body.recovery_code)
+                             recovery_code=body.recovery_code, challenge_id=body.challenge_id,
+                             credential=body.credential)
     session = sessions.start_session(verified.account.id, current_client(), amr=verified.amr)
     tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     response = jsonify(**tokens.body(include_refresh=body.refresh_in_body),

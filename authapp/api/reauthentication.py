@@ -24,15 +24,21 @@ from authapp.tokens.verify import (
 @operation("Prove this session again for sensitive actions", auth="access",
            body=ReauthenticateRequest, answers={200: TokenAnswer},
            description="Send the password, or a current TOTP code (code) for an account "
-                       "with two-factor sign-in. Answers a new access token for the same "
+                       "with two-factor sign-in, or a passkey assertion (challenge_id and "
+                       "credential, options from POST /api/auth/reauthenticate/passkey/options). "
+                       "Answers a new access token for the same "
                        "session with a new auth_time (cookie mode also sets the access cookie).")
 @access_token_required
 @rate_limit(*REAUTHENTICATION)
 def reauthenticate() -> Response:
     body = parse_body(ReauthenticateRequest)
-    if (body.password is None) == (body.code is None):
-        raise ValidationFailed({"password": ["Send either password or code."]})
-    if body.code is not None:
+    if sum(proof is not None for proof in (body.password, body.code, body.credential)) != 1:
+        raise ValidationFailed({"password": ["Send one of password, code, or challenge_id "
+                                             "with credential."]})
+    if body.credential is not None:
+        grant = reauthentication.reauthenticate_with_passkey(
+            current_principal(), body.challenge_id, body.credential, current_client())
+    elif body.code is not None:
         grant = reauthentication.reauthenticate_with_code(current_principal(), body.code,
                                                           current_client())
     else:

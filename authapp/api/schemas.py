@@ -67,6 +67,10 @@ class ReauthenticateRequest(Schema):
 
     password: str | None = Field(None, description="The account's password.")
     code: str | None = Field(None, description="A current TOTP code (2FA accounts).")
+    challenge_id: str | None = Field(
+        None, description="From POST /api/auth/reauthenticate/passkey/options.")
+    credential: dict[str, Any] | None = Field(
+        None, description="The passkey assertion (PublicKeyCredential.toJSON()).")
 
 
 class PasswordChangeRequest(Schema):
@@ -309,6 +313,10 @@ class MfaLoginRequest(Schema):
     recovery_code: str | None = Field(None, description="One of the account's recovery "
                                                         "codes; case, spaces and dashes "
                                                         "do not matter.")
+    challenge_id: str | None = Field(
+        None, description="From POST /api/auth/mfa/passkey/options.")
+    credential: dict[str, Any] | None = Field(
+        None, description="The passkey assertion (PublicKeyCredential.toJSON()).")
     refresh_in_body: bool = Field(
         False, description="Return the refresh token in the body and set no cookie.")
 
@@ -338,3 +346,63 @@ class MfaStatusAnswer(Schema):
     totp: bool
     passkeys: int
     recovery_codes_remaining: int
+
+
+# --- passkeys (SPEC §11) ----------------------------------------------------------------------
+
+CREDENTIAL_DESCRIPTION = ("The PublicKeyCredential as JSON (its toJSON()): id, rawId, type and "
+                          "a response of base64url fields.")
+
+
+class PasskeyCeremonyAnswer(Schema):
+    """WebAuthn options for navigator.credentials, and the id of their challenge."""
+
+    options: dict[str, Any] = Field(description="PublicKeyCredentialCreationOptions or "
+                                                "PublicKeyCredentialRequestOptions as JSON "
+                                                "(base64url fields).")
+    challenge_id: str = Field(description="Send it back with the credential; single use, "
+                                          "300 seconds.")
+
+
+class PasskeyRegisterRequest(Schema):
+    """``POST /api/account/passkeys``: the answer to the creation options."""
+
+    challenge_id: str
+    credential: dict[str, Any] = Field(description=CREDENTIAL_DESCRIPTION)
+    name: str | None = Field(None, description="At most 64 characters; a default otherwise.")
+
+
+class PasskeyRenameRequest(Schema):
+    """``PATCH /api/account/passkeys/<id>``."""
+
+    name: str = Field(description="At most 64 characters.")
+
+
+class PasskeyAssertionRequest(Schema):
+    """``POST /api/auth/passkey``: the answer to the request options."""
+
+    challenge_id: str
+    credential: dict[str, Any] = Field(description=CREDENTIAL_DESCRIPTION)
+    refresh_in_body: bool = Field(
+        False, description="Return the refresh token in the body and set no cookie.")
+
+
+class MfaTokenRequest(Schema):
+    """A pending sign-in, named by the ``mfa_token`` of its 401 mfa_required answer."""
+
+    mfa_token: str
+
+
+class PasskeyOut(Schema):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class PasskeyAnswer(Schema):
+    passkey: PasskeyOut
+
+
+class PasskeysAnswer(Schema):
+    passkeys: list[PasskeyOut]

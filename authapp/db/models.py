@@ -5,7 +5,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from authapp.accounts import usernames
@@ -244,4 +255,58 @@ class MfaChallenge(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # codes tried with it
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+PASSKEY_NAME_MAX = 64
+CREDENTIAL_ID_MAX = 1366  # 1,023 bytes (the WebAuthn limit) in base64url
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential of an account (SPEC §11).
+
+    ``credential_id`` and ``user_handle`` are base64url; the handle is random (never the
+    account id) and an assertion's ``userHandle`` must be this row's. ``sign_count`` only
+    moves forward (one conditional UPDATE), except that a counter staying at 0 is accepted.
+    """
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    credential_id: Mapped[str] = mapped_column(String(CREDENTIAL_ID_MAX), unique=True)
+    user_handle: Mapped[str] = mapped_column(String(88))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(PASSKEY_NAME_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasskeyChallenge(db.Model):
+    """A WebAuthn challenge (32 random bytes) waiting for its ceremony, used at most once.
+
+    Clients name it by ``challenge_id`` (an opaque value; its SHA-256 is ``id_hash``). It is
+    bound to a ``purpose``, to the account (none for a sign-in without a username) and, for
+    a second factor, to the pending sign-in's ``mfa_token`` (its SHA-256 in ``bound_to``).
+    A registration keeps the ``user_handle`` its options announced.
+    """
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    bound_to: Mapped[str | None] = mapped_column(String(64))
+    user_handle: Mapped[str | None] = mapped_column(String(88))
+    challenge: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

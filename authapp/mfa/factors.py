@@ -7,10 +7,10 @@ rows (a handful per account), so a new kind of factor is added in one place.
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from authapp.core.extensions import db
-from authapp.db.models import Authenticator
+from authapp.db.models import Authenticator, Passkey
 
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
@@ -37,7 +37,9 @@ def summary(user_id: int) -> Summary:
         .where(Authenticator.user_id == user_id)).all()
     totp = any(row.type == TOTP and row.confirmed_at is not None for row in rows)
     unused = sum(1 for row in rows if row.type == RECOVERY_CODE and row.last_used_at is None)
-    return Summary(totp=totp, passkeys=0, recovery_codes_remaining=unused if totp else 0)
+    passkeys = db.session.scalar(select(func.count()).where(Passkey.user_id == user_id))
+    return Summary(totp=totp, passkeys=passkeys or 0,
+                   recovery_codes_remaining=unused if totp else 0)
 
 
 def enabled(user_id: int) -> bool:
@@ -52,12 +54,16 @@ def mfa_methods(state: Summary) -> list[str]:
         methods.append("totp")
     if state.recovery_codes_remaining:
         methods.append("recovery_code")
+    if state.passkeys:
+        methods.append("passkey")
     return methods
 
 
 def reauthentication_methods(user_id: int) -> list[str]:
     """How the account can prove a session again (SPEC §9)."""
-    return ["password", *(["totp"] if summary(user_id).totp else [])]
+    state = summary(user_id)
+    return ["password", *(["totp"] if state.totp else []),
+            *(["passkey"] if state.passkeys else [])]
 
 
 def remove(user_id: int, *types: str) -> None:

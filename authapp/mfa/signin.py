@@ -2,11 +2,12 @@
 
 Pages and API share both halves: ``require_second_factor`` after a right
 password answers ``mfa_required`` with an ``mfa_token`` (no session yet), and
-``finish`` turns that token plus a TOTP or recovery code into the account
-to start a session for, with the ``amr`` the session records.
+``finish`` turns that token plus a TOTP code, a recovery code or a passkey
+assertion into the account to start a session for, with the ``amr`` the session records.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from authapp.accounts import audit
 from authapp.accounts.users import Account
@@ -15,10 +16,12 @@ from authapp.core.extensions import db
 from authapp.db.models import User
 from authapp.db.transaction import flow
 from authapp.http.client import Client
-from authapp.mfa import challenges, factors, recovery_codes, totp
+from authapp.mfa import challenges, factors, passkeys, recovery_codes, totp
 from authapp.mfa.notices import notify
+from authapp.mfa.passkey_challenges import SECOND_FACTOR
 
 TOTP_AMR = ("pwd", "otp", "mfa")
+PASSKEY_AMR = ("pwd", *passkeys.AMR)
 EXPIRED = "This sign-in has expired or is finished. Sign in again with your password."
 
 
@@ -42,23 +45,41 @@ def require_second_factor(account: Account, client: Client) -> None:
 
 
 @flow
+def begin_passkey(mfa_token: str) -> passkeys.Ceremony:
+    """Request options for a passkey as the second factor of a pending sign-in."""
+    user_id = challenges.pending_account(mfa_token)
+    rows = [] if user_id is None else passkeys.of_account(user_id)
+    if not rows:
+        raise MfaInvalid(EXPIRED if user_id is None else "This account has no passkey.")
+    return passkeys.request(SECOND_FACTOR, user_id, rows, bound_to=mfa_token)
+
+
+WRONG = {"totp": "The code is not correct.",
+         "recovery_code": "That recovery code is not correct or was already used.",
+         "passkey": "This passkey could not confirm the sign-in."}
+
+
+@flow
 def finish(mfa_token: str, client: Client, *, code: str | None = None,
-           recovery_code: str | None = None) -> Verified:
+           recovery_code: str | None = None, challenge_id: str | None = None,
+           credential: dict[str, Any] | None = None) -> Verified:
     """Check the second factor of a pending sign-in, or raise MfaInvalid."""
     user_id = challenges.attempt(mfa_token)
     user = None if user_id is None else db.session.get(User, user_id)
     if user is None or user.disabled_at is not None:
         raise MfaInvalid(EXPIRED)
-    method = "totp" if code is not None else "recovery_code"
-    if code is not None:
-        right = totp.verify(user.id, code)
+    if credential is not None:
+        method = "passkey"
+        right = passkeys.check(challenge_id, credential, SECOND_FACTOR, user_id=user.id,
+                               client=client, bound_to=mfa_token) is not None
+    elif code is not None:
+        method, right = "totp", totp.verify(user.id, code)
     else:
-        right = recovery_codes.use(user.id, recovery_code or "")
+        method, right = "recovery_code", recovery_codes.use(user.id, recovery_code or "")
     if not right:
         audit.record("mfa_failed", client=client, user_id=user.id, action="sign_in",
                      method=method)
-        raise MfaInvalid("The code is not correct." if method == "totp"
-                         else "That recovery code is not correct or was already used.")
+        raise MfaInvalid(WRONG[method])
     if not challenges.finish(mfa_token):
         raise MfaInvalid(EXPIRED)
     if method == "recovery_code":
@@ -67,4 +88,4 @@ def finish(mfa_token: str, client: Client, *, code: str | None = None,
         audit.record("recovery_code_used", client=client, user_id=user.id, remaining=remaining)
     account = Account(user.id, user.username, user.created_at, user.email,
                       user.email_verified_at is not None)
-    return Verified(account, TOTP_AMR)
+    return Verified(account, PASSKEY_AMR if method == "passkey" else TOTP_AMR)

@@ -13,6 +13,8 @@ from authapp.db.models import (
     LinkToken,
     MfaChallenge,
     OutboxMessage,
+    Passkey,
+    PasskeyChallenge,
     RevokedToken,
     Role,
     Session,
@@ -33,8 +35,9 @@ def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 def delete_all_rows(app: Flask) -> None:
     """Leave the shared test database empty for the next test."""
     with app.app_context():
-        for model in (Authenticator, MfaChallenge, OutboxMessage, LinkToken, AuthEvent,
-                      RevokedToken, Session, UserRole, Role, User, SigningKey):
+        for model in (Passkey, PasskeyChallenge, Authenticator, MfaChallenge, OutboxMessage,
+                      LinkToken, AuthEvent, RevokedToken, Session, UserRole, Role, User,
+                      SigningKey):
             db.session.execute(delete(model))
         db.session.commit()
         db.engine.dispose()
