@@ -262,7 +262,8 @@ def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
     def make(**overrides: Any) -> Flask:
         return create_app(make_config(
             POSTGRES, ENV_NAME="production", SECRET_KEY=secrets.token_urlsafe(48),
-            JWT_SECRET_KEY=secrets.token_urlsafe(48), RATELIMIT_STORAGE_URI="redis://cache:6379/0",
+            JWT_SECRET_KEY=secrets.token_urlsafe(48), MFA_ENCRYPTION_KEY=secrets.token_urlsafe(48),
+            RATELIMIT_STORAGE_URI="redis://cache:6379/0", PUBLIC_URL="https://auth.example.com",
             BCRYPT_LOG_ROUNDS=12, **overrides), instance_path=str(tmp_path / "instance"))
 
     return make

@@ -175,7 +175,8 @@ def test_development_defaults_fail_naming_each_problem(tmp_path: Path) -> None:
 
     assert settings(findings, ERROR) == {
         "ENV_NAME", "JWT_COOKIE_SECURE", "JWT_ACCESS_COOKIE_NAME", "JWT_REFRESH_COOKIE_NAME",
-        "SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI", "SQLALCHEMY_DATABASE_URI"}
+        "SESSION_COOKIE_SECURE", "RATELIMIT_STORAGE_URI", "SQLALCHEMY_DATABASE_URI",
+        "PUBLIC_URL", "MAIL_BACKEND"}  # http://127.0.0.1:5000 and mail as files
     assert settings(findings, WARNING) == {"TRUSTED_PROXY_COUNT"}
 
 
