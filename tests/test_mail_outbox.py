@@ -1,5 +1,7 @@
 """The mail outbox (SPEC §8 "Delivery loses nothing"): a real SMTP server, outages, races."""
 
+import email
+import email.policy
 import logging
 import threading
 from collections.abc import Iterator
@@ -183,3 +185,23 @@ def test_registering_with_an_address_queues_a_verification_link(mail_app, smtp, 
     assert message["Subject"] == "Confirm your email address"
     assert "http://localhost/verify-email/" in text_part(message)
     assert "expires in 24 hours" in text_part(message)
+
+
+def test_a_development_mail_file_shows_its_link_on_one_line(database_url, tmp_path):
+    """``make run`` writes mail to instance/mail/: the link must work when read as text."""
+    app = create_app(make_config(database_url, MAIL_BACKEND="file",  # links past 76 characters
+                                 MAIL_FILE_DIRECTORY=str(tmp_path),
+                                 PUBLIC_URL="https://accounts.example.com"))
+    try:
+        client = app.test_client()
+        assert register(client, "alice", email="alice@example.com").status_code == 201
+        with app.app_context():
+            deliver_due()
+        [mail] = tmp_path.glob("*.eml")
+        raw = mail.read_text()
+        token = link_token(email.message_from_string(raw, policy=email.policy.default),
+                           "verify-email")
+        link = f"https://accounts.example.com/verify-email/{token}"
+        assert len(link) > 76 and f"{link}\n" in raw.replace("\r\n", "\n")
+    finally:
+        delete_all_rows(app)

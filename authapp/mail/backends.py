@@ -25,9 +25,15 @@ def build_message(sender: str, recipient: str, subject: str, text_body: str,
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message.set_content(text_body)
-    message.add_alternative(html_body, subtype="html")
+    message.set_content(text_body, cte=_transfer_encoding(text_body))
+    message.add_alternative(html_body, subtype="html", cte=_transfer_encoding(html_body))
     return message
+
+
+def _transfer_encoding(body: str) -> str:
+    """7bit for ASCII, so a long link stays one line in an ``.eml`` read as text (quoted-
+    printable would break it with soft line breaks); quoted-printable otherwise."""
+    return "7bit" if body.isascii() else "quoted-printable"
 
 
 class SMTPBackend:
