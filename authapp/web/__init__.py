@@ -8,6 +8,7 @@ from authapp.web import (  # noqa: E402,F401  (register on bp)
     admin,
     header,
     leaving,
+    passkeys,
     reauth,
     recovery,
     times,
