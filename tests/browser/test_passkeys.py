@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from support.browser import sign_in, submit_and_wait
 from support.api import bearer
+from support.browser import sign_in, submit_and_wait
 from support.live_server import free_port, login, register, request
-from support.mfa import code_at
 from support.live_server import live_server as run_live_server
+from support.mfa import code_at
 
 pytestmark = [pytest.mark.live,
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
