@@ -1,4 +1,5 @@
-"""``flask tokens prune``: drop expired revoked-token rows, sessions and old audit events."""
+"""``flask tokens prune``: drop what has expired (revoked-token rows, sessions, mailed links,
+sign-in challenges), delivered mail past its keeping time and old audit events."""
 
 import sys
 from datetime import timedelta
@@ -11,9 +12,18 @@ from sqlalchemy import ColumnElement, delete, func, select
 
 from authapp.core.clock import utcnow
 from authapp.core.extensions import db
-from authapp.db.models import AuthEvent, RevokedToken, Session
+from authapp.db.models import (
+    AuthEvent,
+    LinkToken,
+    MfaChallenge,
+    OutboxMessage,
+    PasskeyChallenge,
+    RevokedToken,
+    Session,
+)
 
 PRUNE_BATCH_SIZE = 5_000
+SENT_MAIL_KEPT = timedelta(days=30)  # delivered rows (bodies already dropped) for `mail outbox`
 
 tokens_cli = AppGroup("tokens", help="Maintain the token and session tables.")
 
@@ -34,9 +44,19 @@ def prune(batch_size: int) -> None:
     retention = timedelta(seconds=current_app.config["AUDIT_EVENT_RETENTION"])
     events = _delete_in_batches(AuthEvent, AuthEvent.id, AuthEvent.created_at <= now - retention,
                                 batch_size, "Pruning old audit events")
+    short_lived = sum(
+        _delete_in_batches(model, model.id, model.expires_at <= now, batch_size,
+                           f"Pruning expired {model.__tablename__}")
+        for model in (LinkToken, MfaChallenge, PasskeyChallenge))
+    mail = _delete_in_batches(OutboxMessage, OutboxMessage.id,
+                              (OutboxMessage.status == "sent")
+                              & (OutboxMessage.sent_at <= now - SENT_MAIL_KEPT),
+                              batch_size, "Pruning delivered mail")
     click.echo(f"Removed {events} audit events older than {retention.days} days.")
     click.echo(f"Removed {tokens} expired revoked-token rows "
                f"and {expired} expired sessions.")
+    click.echo(f"Removed {short_lived} expired links and sign-in challenges "
+               f"and {mail} delivered mails older than {SENT_MAIL_KEPT.days} days.")
 
 
 def _delete_in_batches(model: type[db.Model], key: Any, condition: ColumnElement[bool],
