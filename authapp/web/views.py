@@ -60,6 +60,12 @@ EVENT_LABELS = {
     "mfa_failed": "Wrong two-factor code",
     "recovery_code_used": "Signed in with a recovery code",
     "recovery_codes_regenerated": "New recovery codes made; the old ones stopped working",
+    "passkey_registered": "Passkey added",
+    "passkey_renamed": "Passkey renamed",
+    "passkey_removed": "Passkey removed",
+    "passkey_used": "Signed in with a passkey",
+    "passkey_failed": "A passkey sign-in was refused",
+    "passkey_clone_suspected": "A passkey's counter went backwards: it may have been copied",
 }
 
 
