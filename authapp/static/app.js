@@ -1,5 +1,5 @@
 // The /app demo page: wires the AuthClient to the page's elements.
-import { AuthClient } from "./auth-client.js";
+import { AuthClient, passkeysSupported } from "./auth-client.js";
 
 const root = document.getElementById("app");
 const $ = (selector) => root.querySelector(selector);
@@ -65,6 +65,21 @@ $("#js-login").addEventListener("submit", async (event) => {
     askForCode(false);
   }
 });
+
+// A passkey needs no username or password; the server answers as it does for a login.
+if (passkeysSupported()) {
+  $("#js-passkey").hidden = false;
+  $("#js-passkey-button").addEventListener("click", async () => {
+    showError("");
+    try {
+      await client.signInWithPasskey();
+      $("#js-login").reset();
+    } catch (error) {
+      showError(error.name === "NotAllowedError"
+        ? "The passkey request was cancelled or timed out." : error.message);
+    }
+  });
+}
 
 // The second step: a code from the authenticator app, or a recovery code.
 function askForCode(recovery) {

@@ -7,6 +7,10 @@
 // cookie and retries. Concurrent 401s share one renewal (single-flight), and
 // renewals are serialised across tabs with the Web Locks API (falling back to a
 // BroadcastChannel announcement) so two tabs never race a rotation.
+// signInWithPasskey() signs in with a passkey (no username); check passkeysSupported() first.
+import { usePasskey } from "./webauthn-json.js";
+
+export { passkeysSupported } from "./webauthn-json.js";
 
 const LOCK_NAME = "authapp-refresh";
 const CHANNEL_NAME = "authapp-auth";
@@ -43,15 +47,28 @@ export class AuthClient {
     return this.#signIn("/api/auth/mfa", { mfa_token: mfaToken, ...factor });
   }
 
-  async #signIn(path, payload) {
+  // The WebAuthn ceremony through /api/auth/passkey/options and /api/auth/passkey, then
+  // signed in as after login(). The browser's NotAllowedError (cancelled, timed out) is thrown.
+  async signInWithPasskey() {
+    const ceremony = await this.#post("/api/auth/passkey/options", {});
+    const credential = await usePasskey(ceremony.options);
+    return this.#signIn("/api/auth/passkey", { challenge_id: ceremony.challenge_id, credential });
+  }
+
+  async #post(path, payload) {
     const response = await fetch(path, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
     });
-    const body = await response.json();
+    const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new ApiError(body);
+    return body;
+  }
+
+  async #signIn(path, payload) {
+    const body = await this.#post(path, payload);
     this.#adopt(body.access_token, body.user);
     this.onEvent("Signed in; the access token is held in memory only.");
     return body.user;

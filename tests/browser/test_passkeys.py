@@ -97,3 +97,26 @@ def test_a_passkey_as_the_second_factor(server, new_context):
     with page.expect_navigation(url=f"{server}/account"):
         page.get_by_role("button", name="Use a passkey instead").click()
     expect(page.get_by_text("Signed in as alice.")).to_be_visible()
+
+
+def test_the_app_client_signs_in_with_a_passkey(server, new_context):
+    register(server, "alice")
+    page = new_context(server).new_page()
+    with_authenticator(page)
+    sign_in(page, "alice")
+    add_passkey_on_the_page(page, "Laptop")
+    page.context.clear_cookies()
+    page.goto("/app")
+    expect(page.locator("#js-login")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/api/auth/passkey")
+                              and r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Sign in with a passkey").click()
+    assert answer.value.status == 200
+    assert "refresh_token" not in answer.value.json()
+    expect(page.locator("[data-view=signed-in]")).to_be_visible()
+    expect(page.locator("#js-username-display")).to_have_text("alice")
+    expect(page.locator("[data-header-username]")).to_have_text("alice")
+    page.locator("#js-me").click()
+    expect(page.locator("#js-log")).to_contain_text("/api/me → alice")
+    page.reload()
+    expect(page.locator("#js-username-display")).to_have_text("alice")
