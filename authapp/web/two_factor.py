@@ -67,7 +67,8 @@ def download_link(codes: list[str]) -> str:
 @rate_limit(*MFA)
 def verify_sign_in() -> str | Response:
     token = session.get(PENDING_SIGN_IN)
-    if not token or challenges.pending_account(token) is None:
+    account_id = challenges.pending_account(token) if token else None
+    if account_id is None:
         session.pop(PENDING_SIGN_IN, None)
         flash("That sign-in has expired. Sign in again with your password.", "error")
         return redirect(url_for("web.login"))
@@ -90,7 +91,8 @@ def verify_sign_in() -> str | Response:
             return sign_in(redirect(target), verified.account, verified.amr)
     status = 200 if request.method == "GET" else 422
     return render_template("login_verify.html", form=form, field_name=field,
-                           use_recovery=use_recovery, focus=focus_field(form, field)), status
+                           use_recovery=use_recovery, focus=focus_field(form, field),
+                           offers_passkey=factors.summary(account_id).passkeys > 0), status
 
 
 def _security_page(code_form: CodeForm | None = None, status: int = 200) -> tuple[str, int]:
