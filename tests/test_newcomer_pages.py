@@ -117,7 +117,8 @@ def test_every_visible_text_and_password_field_says_what_to_autocomplete(client,
 
     assert fields, path
     for tag in fields:
-        assert re.search(r'autocomplete="(username|email|current-password|new-password)"', tag), tag
+        assert re.search(r'autocomplete="(username|email|current-password|new-password'
+                         r'|one-time-code)"', tag), tag
 
 
 # -- activity: relative times, exact ISO in the title, paging --------------------------------
