@@ -56,6 +56,7 @@ def strong_secret() -> str:
 
 def production(database_url: str, **overrides: Any) -> Flask:
     return create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": database_url,
+                       "MAIL_WORKER_ENABLED": False,  # the shared test database's outbox
                        **overrides})
 
 

@@ -146,6 +146,7 @@ def test_ordinary_requests_pass_the_limits(client, auth):
 
 def test_production_csrf_cookies_carry_the_host_prefix(app: Flask, database_url: str):
     prod = create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": database_url,
+                       "MAIL_WORKER_ENABLED": False,  # the shared test database's outbox
                        "SECRET_KEY": secrets.token_urlsafe(48),
                        "JWT_SECRET_KEY": secrets.token_urlsafe(48)})
     client = prod.test_client()

@@ -10,6 +10,7 @@ the outbox safely: a row is claimed by one of them (mail/delivery.py).
 import logging
 import os
 import threading
+import weakref
 
 from flask import Flask
 from sqlalchemy import event
@@ -25,7 +26,8 @@ class MailWorker:
     """The delivery thread of one process for one app."""
 
     def __init__(self, app: Flask) -> None:
-        self.app = app
+        self.app_ref = weakref.ref(app)  # the thread ends once its app is gone
+        self.interval = app.config["MAIL_POLL_SECONDS"]
         self.pid = os.getpid()
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -35,15 +37,18 @@ class MailWorker:
     def _run(self) -> None:
         from authapp.mail.delivery import deliver_due
 
-        interval = self.app.config["MAIL_POLL_SECONDS"]
         while not self.stopping.is_set():
+            app = self.app_ref()
+            if app is None:
+                return
             try:
-                with self.app.app_context():
+                with app.app_context():
                     deliver_due()
             except Exception:  # noqa: BLE001  (the database may be down: try again later)
-                log.warning("mail delivery pass failed; retrying in %s s", interval,
+                log.warning("mail delivery pass failed; retrying in %s s", self.interval,
                             exc_info=True)
-            self.wakeup.wait(interval)
+            del app
+            self.wakeup.wait(self.interval)
             self.wakeup.clear()
 
     def stop(self) -> None:

@@ -29,7 +29,10 @@ MIGRATIONS = str(REPO_ROOT / "migrations")  # flask_migrate takes a str
 
 def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
     """The configuration every test app starts from."""
-    return {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url, **overrides}
+    # No mail thread in the test process, whatever the environment says (some tests clear
+    # it): one would deliver the shared test database's outbox behind other tests' backs.
+    return {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_WORKER_ENABLED": False, **overrides}
 
 
 def delete_all_rows(app: Flask) -> None:
