@@ -36,9 +36,12 @@ flask: $(VENV)/.installed
 serve: migrate
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# Two processes, each taking whole test files (module fixtures stay in one process).
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # On-demand benchmark, never part of `make test` (~12 min on 2 cores). Installs wrk if missing;
 # PostgreSQL rows need a server on 127.0.0.1:5432 (skipped if unreachable).
