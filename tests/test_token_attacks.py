@@ -121,6 +121,22 @@ def test_tampered_payload_keeping_the_signature_is_invalid(client, alice, bob, t
     assert_problem(target.with_token(client, forged), 401, "token_invalid")
 
 
+def test_a_signature_spelled_another_way_is_invalid(client, alice, target):
+    """A 32-byte HMAC takes 43 base64url characters, whose last carries 2 unused bits:
+    flipping them spells the same bytes. Any change to the token must be refused."""
+    header, payload, signature = alice.token(target.kind).split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    respelled = f"{header}.{payload}.{signature[:-1]}{alphabet[last ^ 0b1]}"
+    assert respelled != alice.token(target.kind)
+    assert_problem(target.with_token(client, respelled), 401, "token_invalid")
+
+
+def test_an_audience_list_is_not_what_we_issue(client, alice, target):
+    forged = forge({**alice.claims(target.kind), "aud": ["authapp"]})
+    assert_problem(target.with_token(client, forged), 401, "token_invalid")
+
+
 @pytest.mark.parametrize(("alg", "digest"), [("HS512", hashlib.sha512),
                                              ("HS384", hashlib.sha384),
                                              ("RS256", hashlib.sha256)])
@@ -296,6 +312,13 @@ def test_token_not_yet_valid_is_invalid(client, alice, target):
     nbf = int(datetime.now(UTC).timestamp()) + 3600
     forged = forge({**alice.claims(target.kind), "nbf": nbf})
     assert_problem(target.with_token(client, forged), 401, "token_invalid")
+
+
+def test_token_issued_in_the_future_is_invalid(client, alice, target):
+    ahead = 3600
+    shifted = {name: value + ahead if name in ("iat", "nbf", "exp", "auth_time") else value
+               for name, value in alice.claims(target.kind).items()}
+    assert_problem(target.with_token(client, forge(shifted)), 401, "token_invalid")
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])

@@ -6,10 +6,8 @@ nothing we would ever have written, so they are refused before any claim is
 used (and before any reaches the database).
 """
 
-import base64
-import binascii
-import json
 import re
+import time
 from typing import Any
 
 from authapp.accounts.roles import MAX_ROLES, ROLE_NAME
@@ -26,31 +24,13 @@ IDENTITY_CLAIM_FORMATS = {
 NUMERIC_DATES = ("iat", "nbf", "exp", "auth_time")
 # RFC 8176 method references we mint (SPEC §10).
 AUTHENTICATION_METHODS = frozenset({"pwd", "otp", "mfa", "hwk", "user"})
-# A compact JWS of base64url segments without padding: the only serialisation we mint.
-COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-
-
-def unverified_header(token: str) -> Any:
-    """The JOSE header of a token already in compact form, to choose its key by.
-
-    Decoded here rather than by PyJWT, whose decode parses (and checks) every
-    segment again anyway: this way each token is parsed once per request.
-    """
-    segment = token.split(".", 1)[0]
-    try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise TokenInvalid("The token's header is not JSON.") from exc
-
-
-def check_compact_form(token: str) -> None:
-    """Refuse a token that is not three unpadded base64url segments."""
-    if not COMPACT_JWS.fullmatch(token):
-        raise TokenInvalid("The token is not in the form we issue.")
-
-
 def check_claims(claims: Any, expected_type: str, config: Any) -> TokenType:
-    """The token's type if ``claims`` are in the form we mint for ``expected_type``."""
+    """The token's type if ``claims`` are in the form we mint for ``expected_type``.
+
+    Expiry is left to the caller (sign-out accepts an expired token); every other
+    registered claim is judged here: ``iss`` and ``aud`` are the configured strings,
+    and nothing was issued or becomes valid in the future.
+    """
     if not isinstance(claims, dict):
         raise TokenInvalid("The token's claims are not an object.")
     kind = claims.get("type")
@@ -67,6 +47,11 @@ def check_claims(claims: Any, expected_type: str, config: Any) -> TokenType:
     lifetime = int(token_type.lifetime(config).total_seconds())
     if not claims["auth_time"] <= claims["iat"] <= claims["exp"] <= claims["iat"] + lifetime:
         raise TokenInvalid("The token's times are not ones we would issue.")
+    if max(claims["iat"], claims["nbf"]) > time.time() + config["JWT_DECODE_LEEWAY"]:
+        raise TokenInvalid("The token is not valid yet.")
+    if claims["iss"] != config["JWT_DECODE_ISSUER"] or claims["aud"] != config[
+            "JWT_DECODE_AUDIENCE"]:
+        raise TokenInvalid("The token was issued by someone else or for someone else.")
     for name, pattern in IDENTITY_CLAIM_FORMATS.items():
         if not isinstance(claims[name], str) or not pattern.fullmatch(claims[name]):
             raise TokenInvalid(f"The token's {name} claim is malformed.")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from jwt.algorithms import get_default_algorithms
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from authapp.accounts.audit import log_event
@@ -65,6 +66,7 @@ KID_FORM = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # let a token choose its own key or demand processing we do not do.
 MINTED_HEADER_PARAMS = frozenset({"alg", "typ", "kid"})
 STATE_ORDER = {ACTIVE: 0, STANDBY: 1}
+SIGNATURE_CHECKS = {name: get_default_algorithms()[name] for name in SUPPORTED_ALGORITHMS}
 
 
 def hmac_kid(secret: str) -> str:
@@ -82,6 +84,10 @@ class Key:
     algorithm: str
     material: Any
     jwk: Mapping[str, str] | None = None
+
+    def verifies(self, signing_input: bytes, signature: bytes) -> bool:
+        """True if ``signature`` is this key's over ``signing_input`` (PyJWT's algorithm)."""
+        return SIGNATURE_CHECKS[self.algorithm].verify(signing_input, self.material, signature)
 
 
 @dataclass(frozen=True)

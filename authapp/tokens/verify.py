@@ -3,10 +3,10 @@
 The pipeline, each step a function below: find the raw token where the
 contract allows it (the Authorization header, else the type's cookie with its
 double-submit CSRF header on state-changing methods) → check it is in the
-compact form we mint → take the key its ``kid`` names from our key set (the
-algorithm comes from the key) → verify signature, ``exp``/``nbf``/``iat``,
-``iss`` and ``aud`` → check every claim has the form we mint
-(tokens/claims.py) → for access tokens, the revocation check that also loads
+compact form we mint, take the key its ``kid`` names from our key set (the
+algorithm comes from the key) and verify the signature (tokens/jws.py) → check
+every claim has the form we mint, ``iss``, ``aud``, ``iat`` and ``nbf``
+included (tokens/claims.py) → ``exp`` → for access tokens, the revocation check that also loads
 the account. Every failure is one of our TokenError classes.
 
 Flask-JWT-Extended's ``@jwt_required()`` runs the same key and claim rules and
@@ -20,17 +20,16 @@ from functools import wraps
 from hmac import compare_digest
 from typing import Any
 
-import jwt as pyjwt
 from flask import current_app, g, request
 
 from authapp.accounts.revocation import Principal, find_principal
 from authapp.core.errors import CSRFFailed, TokenExpired, TokenInvalid, TokenMissing, TokenRevoked
-from authapp.tokens.claims import check_claims, check_compact_form, unverified_header
+from authapp.tokens.claims import check_claims
+from authapp.tokens.jws import verified_payload
 from authapp.tokens.keys import key_set
 from authapp.tokens.types import ACCESS, REFRESH, TokenType
 
 _SCHEMES = re.compile(r",\s*")
-REGISTERED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud"]
 
 
 def _token_from_header() -> str | None:
@@ -72,18 +71,7 @@ def decode_verified(token: str, token_type: str, csrf: str | None = None, *,
     ``allow_expired`` only serves sign-out, which must find the session of a stale cookie.
     """
     config = current_app.config
-    check_compact_form(token)
-    try:
-        key = key_set().key_for(unverified_header(token))
-        # Expiry is judged below, once the claims are known to be in the form we mint.
-        claims = pyjwt.decode(
-            token, key.material, algorithms=[key.algorithm],
-            audience=config["JWT_DECODE_AUDIENCE"], issuer=config["JWT_DECODE_ISSUER"],
-            leeway=config["JWT_DECODE_LEEWAY"],
-            options={"require": REGISTERED_CLAIMS, "verify_exp": False})
-    except pyjwt.PyJWTError as exc:
-        raise TokenInvalid("The token is malformed or its signature or claims are invalid."
-                           ) from exc
+    claims = verified_payload(token, key_set())
     check_claims(claims, token_type, config)
     if not allow_expired and claims["exp"] <= time.time() - config["JWT_DECODE_LEEWAY"]:
         raise TokenExpired("The token has expired.")
