@@ -3,13 +3,13 @@
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authapp.core.configuration import load_config
 from authapp.core.logs import configure_logging
 from authapp.http.body_limit import BodySizeLimit, check_body_size
-from authapp.http.cross_site import register_cross_site_defences
+from authapp.http.cross_site import refuse_cross_site_requests, register_cors
 from authapp.http.headers import register_security_headers
 from authapp.http.ratelimits import register_rate_limits
 from authapp.http.request_limits import check_request_limits
@@ -33,12 +33,24 @@ def create_app(config_overrides: Mapping[str, Any] | None = None,
 
 
 def register_request_guards(app: Flask) -> None:
-    """Checks every request passes before anything reads its body or cookies."""
-    app.before_request(check_request_limits)
+    """Checks every request passes before anything reads its body or cookies.
+
+    They run in one ``before_request`` hook rather than one each: Flask asks of every
+    hook on every request whether it is a coroutine.
+    """
+    from authapp.tokens.keys import prepare_key_set
+
     app.wsgi_app = BodySizeLimit(app.wsgi_app,  # type: ignore[method-assign]
                                  app.config["MAX_CONTENT_LENGTH"])
-    app.before_request(check_body_size)
-    register_cross_site_defences(app)
+
+    def guard_request() -> Response | None:
+        check_request_limits()
+        check_body_size()
+        prepare_key_set()  # signing keys load outside any request transaction
+        return refuse_cross_site_requests()
+
+    app.before_request(guard_request)
+    register_cors(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -46,13 +58,11 @@ def register_extensions(app: Flask) -> None:
     from authapp.core.extensions import bcrypt, csrf, db, jwt, migrate
     from authapp.db import sqlite  # noqa: F401  (connection pragmas)
     from authapp.tokens.extension import register_jwt_callbacks
-    from authapp.tokens.keys import prepare_key_set
 
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     register_jwt_callbacks(jwt)
-    app.before_request(prepare_key_set)  # signing keys load outside any request transaction
     bcrypt.init_app(app)
     csrf.init_app(app)
     trusted_proxies = app.config["TRUSTED_PROXY_COUNT"]

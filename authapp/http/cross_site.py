@@ -8,7 +8,7 @@ credentials and are not affected; clients that send neither header (curl,
 scripts) are judged by the token checks alone.
 """
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 
 from authapp.http.problems import error_response
@@ -37,7 +37,7 @@ def is_cross_site() -> bool:
     return False
 
 
-def refuse_cross_site_requests():
+def refuse_cross_site_requests() -> Response | None:
     """``before_request``: 403 for cross-site state changes that ride on cookies."""
     if request.method not in STATE_CHANGING or "Authorization" in request.headers:
         return None
@@ -47,9 +47,8 @@ def refuse_cross_site_requests():
     return None
 
 
-def register_cross_site_defences(app: Flask) -> None:
-    """Install the Fetch Metadata check first, and CORS only for listed origins."""
-    app.before_request(refuse_cross_site_requests)
+def register_cors(app: Flask) -> None:
+    """CORS for the API, only for the listed origins."""
     origins = app.config["CORS_ORIGINS"]
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=True,

@@ -25,10 +25,12 @@ def request_target_length(environ: dict[str, Any]) -> int:
 
 def longest_header_field(environ: dict[str, Any]) -> int:
     """Length of the longest ``Name: value`` header line (names counted without the prefix)."""
-    lengths = [len(key) - len("HTTP_") + len(value) + 2 for key, value in environ.items()
-               if key.startswith("HTTP_") and isinstance(value, str)]
-    lengths += [len(key) + len(environ[key]) + 2 for key in UNPREFIXED_HEADERS if key in environ]
-    return max(lengths, default=0)
+    longest = max((len(environ[key]) + len(key) for key in UNPREFIXED_HEADERS
+                   if key in environ), default=0)
+    for key, value in environ.items():  # a plain loop: this runs on every request
+        if key[:5] == "HTTP_" and len(key) - 5 + len(value) > longest:
+            longest = len(key) - 5 + len(value)
+    return longest + len(": ")
 
 
 def check_request_limits() -> None:
