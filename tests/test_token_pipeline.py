@@ -87,6 +87,17 @@ def test_every_token_names_the_signing_key(auth):
         assert header(token) == {"alg": "HS256", "typ": "JWT", "kid": KID}
 
 
+def test_a_standard_library_verifies_our_tokens_with_the_secret(auth):
+    """Tokens are written by our own encoder: a JWT library must read them as we meant."""
+    import jwt as pyjwt
+
+    signed_in = auth.signed_in("alice")
+    verified = pyjwt.decode(signed_in.access_token, TestingConfig.JWT_SECRET_KEY,
+                            algorithms=["HS256"], audience="authapp", issuer="authapp")
+    assert verified == claims(signed_in.access_token)
+    assert verified["type"] == "access" and verified["sub"] == str(signed_in.user["id"])
+
+
 def test_the_kid_reveals_nothing_of_the_secret():
     assert TestingConfig.JWT_SECRET_KEY not in KID
     assert hmac_kid("another secret of at least thirty-two bytes") != KID

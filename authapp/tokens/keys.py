@@ -66,7 +66,7 @@ KID_FORM = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # let a token choose its own key or demand processing we do not do.
 MINTED_HEADER_PARAMS = frozenset({"alg", "typ", "kid"})
 STATE_ORDER = {ACTIVE: 0, STANDBY: 1}
-SIGNATURE_CHECKS = {name: get_default_algorithms()[name] for name in SUPPORTED_ALGORITHMS}
+ALGORITHMS = {name: get_default_algorithms()[name] for name in SUPPORTED_ALGORITHMS}
 
 
 def hmac_kid(secret: str) -> str:
@@ -85,9 +85,13 @@ class Key:
     material: Any
     jwk: Mapping[str, str] | None = None
 
+    def signature(self, signing_input: bytes) -> bytes:
+        """This (signing) key's signature over ``signing_input``, by PyJWT's algorithm."""
+        return ALGORITHMS[self.algorithm].sign(signing_input, self.material)
+
     def verifies(self, signing_input: bytes, signature: bytes) -> bool:
         """True if ``signature`` is this key's over ``signing_input`` (PyJWT's algorithm)."""
-        return SIGNATURE_CHECKS[self.algorithm].verify(signing_input, self.material, signature)
+        return ALGORITHMS[self.algorithm].verify(signing_input, self.material, signature)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt as pyjwt
 from flask import Response, current_app
 from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 
 from authapp.core.clock import utcnow
+from authapp.tokens.jws import signed
 from authapp.tokens.keys import key_set
 from authapp.tokens.types import ACCESS, REFRESH, TokenType
 
@@ -96,9 +96,7 @@ def _mint(token_type: TokenType, grant: Grant, jti: str, now: datetime, lifetime
         claims["roles"] = list(grant.roles)
     if config["JWT_COOKIE_CSRF_PROTECT"] and "cookies" in config["JWT_TOKEN_LOCATION"]:
         claims["csrf"] = str(uuid.uuid4())
-    key = key_set().signing
-    return pyjwt.encode(claims, key.material, algorithm=key.algorithm,
-                        headers={"kid": key.kid})
+    return signed(claims, key_set().signing)
 
 
 def token_expiry(claims: dict[str, Any]) -> datetime:
