@@ -43,13 +43,20 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# On-demand benchmark, never part of `make test` (~12 min on 2 cores). Installs wrk if missing;
+# On-demand benchmark, never part of `make test` (~12 min on 2 cores). Installs wrk if missing,
+# and baseline D's node modules (bench/node) when npm is there (without node, D is skipped);
 # PostgreSQL rows need a server on 127.0.0.1:5432 (skipped if unreachable).
 # Options: make bench BENCH_ARGS="--quick --databases sqlite"
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: baseline D (Express + jsonwebtoken) will be skipped"; \
+	elif [ ! bench/node/node_modules/.package-lock.json -nt bench/node/package-lock.json ]; then \
+	  npm ci --prefix bench/node --no-audit --no-fund --loglevel=error \
+	    || echo "npm ci failed: baseline D (Express + jsonwebtoken) will be skipped"; \
+	fi
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev

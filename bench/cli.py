@@ -18,12 +18,16 @@ Each server is one gunicorn worker pinned to one core (``--server-cpu``); wrk
 drives it from another core (``--client-cpu``), closed-loop, ``--runs`` times
 for ``--duration`` seconds after a ``--warmup``.  Reported: req/s (median of
 the runs), p50 and p99 latency (medians of the runs' percentiles) and ratios
-against two baselines measured in the same run on the same gunicorn setup,
-with their runs interleaved round-robin with the /api/me runs so that drift
-on a shared machine affects all of them alike:
+against four baselines measured in the same run, with their runs interleaved
+round-robin with the /api/me runs so that drift on a shared machine affects
+all of them alike:
 
   A  a bare Flask JSON route                      (bench/baseline_app.py)
   B  the same route behind @jwt_required(), no DB (bench/baseline_app.py)
+  C  B plus the docs' ORM blocklist check and user loader, per database,
+     on its smallest tables                       (bench/baseline_app.py)
+  D  Express + jsonwebtoken, one node process, once per run, in the first
+     worker setup's rounds; skipped without node  (bench/node/server.js)
 
 Scenarios on SQLite and PostgreSQL, with sync and gthread workers:
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from bench import data, rows, servers
 from bench.rows import Row
 from bench.servers import WorkerConfig, WrkResult
+from config import Config
 
 
 class Bench:
@@ -39,13 +40,21 @@ class Bench:
         return servers.gunicorn(app, workers, data.clean_environment(env),
                                 self.scratch / "gunicorn.log", self.options.server_cpu)
 
+    def node_server(self) -> contextlib.AbstractContextManager[str]:
+        """Baseline D with the run's JWT secret and the project's issuer and audience."""
+        env = {"AUTHAPP_JWT_SECRET_KEY": self.jwt_secret_key,
+               "BENCH_JWT_ISSUER": Config.JWT_DECODE_ISSUER,
+               "BENCH_JWT_AUDIENCE": Config.JWT_DECODE_AUDIENCE}
+        return servers.node(data.clean_environment(env), self.scratch / "node.log",
+                            self.options.server_cpu)
+
     def wrk(self, url: str, script: str, args: list[str], seconds: float) -> WrkResult:
         return servers.wrk(url, script, [*args, "1"], seconds=seconds,
                            connections=self.options.connections, cpu=self.options.client_cpu,
                            log_path=self.log_path)
 
     def say_run(self, row: Row, result: WrkResult, number: int) -> None:
-        self.say(f"  {row.scenario:<22} {row.database:<10} {row.workers:<10} run {number + 1}: "
+        self.say(f"  {row.scenario:<24} {row.database:<10} {row.workers:<10} run {number + 1}: "
                  f"{result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  "
                  f"p99 {result.p99_ms:7.2f} ms" + (f"  ERRORS {result.errors}"
                                                     if result.error_count else ""))
@@ -56,6 +65,6 @@ class Bench:
 
     def logs(self) -> Iterator[Path]:
         """The server and wrk logs written so far, for a post-mortem."""
-        for log in (self.scratch / "gunicorn.log", self.log_path):
+        for log in (self.scratch / "gunicorn.log", self.scratch / "node.log", self.log_path):
             if log.exists():
                 yield log

@@ -11,8 +11,9 @@ from typing import Any
 from bench.checks import Check
 from bench.harness import Bench
 
-HEADER = ["scenario", "database", "workers", "req/s", "p50 ms", "p99 ms", "×A", "×B",
-          "spread", "errors"]
+RATIOS = ("ratio_a", "ratio_b", "ratio_c", "ratio_d")
+HEADER = ["scenario", "database", "workers", "req/s", "p50 ms", "p99 ms", "×A", "×B", "×C",
+          "×D", "spread", "errors"]
 FIRST_NUMERIC = 3  # columns from here on are right-aligned
 
 
@@ -28,7 +29,7 @@ def table(rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
         lines.append([
             row["scenario"], row["database"], row["workers"],
             _fmt(row["rps"] if runs else None, ".0f"), _fmt(row["p50_ms"], ".2f"),
-            _fmt(row["p99_ms"], ".2f"), _fmt(row["ratio_a"], ".2f"), _fmt(row["ratio_b"], ".2f"),
+            _fmt(row["p99_ms"], ".2f"), *(_fmt(row.get(ratio), ".2f") for ratio in RATIOS),
             _fmt(row["spread_pct"], ".0f") + ("%" if len(runs) > 1 else ""),
             str(row["errors"]) if runs else "—",
         ])
@@ -97,9 +98,10 @@ def write_results(bench: Bench, checks: Sequence[Check], info: dict[str, Any],
         f"commit {info['git_commit']}"
         + (f" with uncommitted changes to {', '.join(line[3:] for line in modified)}"
            if modified else "") + f" (code fingerprint {info['code_fingerprint']}).",
-        f"Setup: 1 gunicorn worker on CPU {options.server_cpu}, wrk -t1 -c{options.connections} "
-        f"on CPU {options.client_cpu}; {options.runs}×{options.duration:g} s after "
-        f"{options.warmup:g} s warm-up; gthread with {options.threads} threads. "
+        f"Setup: 1 gunicorn worker (D: 1 node process) on CPU {options.server_cpu}, "
+        f"wrk -t1 -c{options.connections} on CPU {options.client_cpu}; "
+        f"{options.runs}×{options.duration:g} s after {options.warmup:g} s warm-up; "
+        f"gthread with {options.threads} threads. "
         f"CPU busy before start: {info.get('busy_before_pct', '?')}%.",
         "",
         render_markdown(table(figures(bench))),

@@ -10,8 +10,12 @@ from bench.servers import WrkResult
 
 BASELINE_A = "A bare Flask"
 BASELINE_B = "B @jwt_required"
+BASELINE_C = "C ORM blocklist"
+BASELINE_D = "D Express + jsonwebtoken"
+NO_WORKERS = "-"  # the workers column of D: one node process, no gunicorn worker setup
 # Saved results round each figure to these digits; checks on a live run see full precision.
-DIGITS = {"rps": 1, "p50_ms": 3, "p99_ms": 3, "ratio_a": 3, "ratio_b": 3, "spread_pct": 1}
+DIGITS = {"rps": 1, "p50_ms": 3, "p99_ms": 3, "ratio_a": 3, "ratio_b": 3, "ratio_c": 3,
+          "ratio_d": 3, "spread_pct": 1}
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Row:
     notes: dict[str, Any] = field(default_factory=dict)
     ratio_a: float | None = None
     ratio_b: float | None = None
+    ratio_c: float | None = None
+    ratio_d: float | None = None
 
     @property
     def rps(self) -> float:
@@ -68,15 +74,16 @@ class Row:
         return {
             "scenario": self.scenario, "database": self.database, "workers": self.workers,
             "rps": self.rps, "p50_ms": self.p50, "p99_ms": self.p99, "ratio_a": self.ratio_a,
-            "ratio_b": self.ratio_b, "spread_pct": self.spread, "errors": self.errors,
-            "runs": self.runs, "latencies_ms": self.latencies_ms, "notes": self.notes,
+            "ratio_b": self.ratio_b, "ratio_c": self.ratio_c, "ratio_d": self.ratio_d,
+            "spread_pct": self.spread, "errors": self.errors,
+            "runs": [run.as_dict() for run in self.runs], "latencies_ms": self.latencies_ms,
+            "notes": self.notes,
         }
 
     def as_dict(self) -> dict[str, Any]:
-        """The row as the results file keeps it: the same keys, rounded, runs as dicts."""
+        """The row as the results file keeps it: the same keys, rounded."""
         figures = self.figures()
         figures.update({key: rounded(figures[key], digits) for key, digits in DIGITS.items()})
-        figures["runs"] = [run.as_dict() for run in self.runs]
         figures["latencies_ms"] = [round(value, 3) for value in self.latencies_ms]
         return figures
 
@@ -111,14 +118,19 @@ def find(rows: Sequence[Row], scenario: str, database: str, workers: str) -> Row
 
 
 def add_ratios(rows: Sequence[Row]) -> None:
-    """Each wrk-driven row's req/s over baselines A and B of the same worker setup."""
+    """Each wrk-driven row's req/s over each baseline measured beside it.
+
+    A and B: of the same worker setup; C: of the same database and worker setup;
+    D: its one row, whatever the worker setup (node has none).
+    """
     for row in rows:
-        a = find(rows, BASELINE_A, "-", row.workers)
-        b = find(rows, BASELINE_B, "-", row.workers)
-        if row.runs and a is not None:
-            row.ratio_a = row.rps / a.rps
-        if row.runs and b is not None:
-            row.ratio_b = row.rps / b.rps
+        baselines = {"ratio_a": find(rows, BASELINE_A, "-", row.workers),
+                     "ratio_b": find(rows, BASELINE_B, "-", row.workers),
+                     "ratio_c": find(rows, BASELINE_C, row.database, row.workers),
+                     "ratio_d": find(rows, BASELINE_D, "-", NO_WORKERS)}
+        for name, baseline in baselines.items():
+            if row.runs and baseline is not None and baseline.runs:
+                setattr(row, name, row.rps / baseline.rps)
         algorithm = row.notes.get("algorithm")
         hs256 = find(rows, row.scenario.removesuffix(f" {algorithm}"), row.database,
                      row.workers) if algorithm else None
@@ -129,8 +141,9 @@ def add_ratios(rows: Sequence[Row]) -> None:
 def ordered(rows: Sequence[Row], databases: Sequence[str], sizes: Sequence[int],
             workers: Sequence[str]) -> list[Row]:
     """Baselines, then /api/me by database and size, refresh, login; in the options' order."""
-    kinds = ("A ", "B ", "/api/me", "refresh", "login")
+    kinds = ("A ", "B ", "C ", "D ", "/api/me", "refresh", "login")
     databases = ["-", *databases]
+    workers = [*workers, NO_WORKERS]
     labels = [rows_label(size) for size in sorted(sizes)]
 
     def key(row: Row) -> tuple[int, ...]:

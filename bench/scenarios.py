@@ -9,7 +9,8 @@ from bench.login import login
 from bench.minting import Minter
 from bench.refresh import refresh
 from bench.rows import Row
-from bench.throughput import BARE_APP, JWT_APP, PROJECT_APP, Server, interleaved
+from bench.servers import node_missing
+from bench.throughput import BARE_APP, JWT_APP, NODE_APP, ORM_APP, PROJECT_APP, Server, interleaved
 
 
 def run(bench: Bench) -> None:
@@ -25,6 +26,7 @@ def run(bench: Bench) -> None:
         prepared = {(backend, size): prepare(bench, stack, backend, size)
                     for backend in (backends if needs_db else []) for size in sizes}
         tokens = baseline_tokens(bench) if "baseline" in options.scenarios else None
+        node_rounds = bench.workers[0] if tokens is not None and node_usable(bench) else None
         for workers in bench.workers:
             lineup = []
             if tokens is not None:
@@ -32,9 +34,16 @@ def run(bench: Bench) -> None:
                                   tokens),
                            Server(Row(rows.BASELINE_B, "-", workers.label), JWT_APP, None,
                                   tokens)]
+            if workers == node_rounds:  # D: one row for the run, in the first setup's rounds
+                lineup.append(Server(Row(rows.BASELINE_D, "-", rows.NO_WORKERS,
+                                         notes={"rounds_of": workers.label}),
+                                     NODE_APP, None, tokens))
             if "me" in options.scenarios:
-                lineup += [server for (backend, _size), p in prepared.items()
-                           for server in me_servers(workers.label, backend, p)]
+                for backend in backends:
+                    if tokens is not None:
+                        lineup.append(orm_server(workers.label, prepared[(backend, sizes[0])]))
+                    lineup += [server for size in sizes
+                               for server in me_servers(workers.label, prepared[(backend, size)])]
             if lineup:
                 interleaved(bench, workers, lineup)
         if {"refresh", "login"} & set(options.scenarios):
@@ -47,8 +56,24 @@ def run(bench: Bench) -> None:
                       f"{row.notes['vs_hs256']:.2f} x the HS256 req/s")
 
 
-def me_servers(workers: str, backend: str, p: Prepared) -> list[Server]:
+def node_usable(bench: Bench) -> bool:
+    """Whether baseline D can run; if not, says why (a SKIP, not a failure)."""
+    missing = node_missing()
+    if missing is not None:
+        bench.say(f"SKIP  baseline {rows.BASELINE_D}: {missing}; the ×D column stays empty")
+    return missing is None
+
+
+def orm_server(workers: str, smallest: Prepared) -> Server:
+    """Baseline C on a database's smallest tables, so a ratio to C never flatters /api/me."""
+    backend = smallest.database.backend
+    return Server(Row(rows.BASELINE_C, backend, workers, notes={"rows": smallest.label}),
+                  ORM_APP, smallest.database, smallest.tokens)
+
+
+def me_servers(workers: str, p: Prepared) -> list[Server]:
     """GET /api/me with HS256 tokens, then with each further algorithm's (SPEC §12)."""
+    backend = p.database.backend
     servers = [Server(Row(f"/api/me {p.label} rows", backend, workers,
                           notes={"rows": p.label}), PROJECT_APP, p.database, p.tokens)]
     for algorithm, tokens in p.algorithm_tokens.items():

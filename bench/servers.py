@@ -1,4 +1,4 @@
-"""gunicorn servers pinned to one core, and the load generator pinned to another.
+"""gunicorn servers and baseline D's node server pinned to one core, wrk pinned to another.
 
 Every process started here is recorded in ``STARTED`` and lives in its own
 process group; ``stop_all()`` (called from the runner's ``finally`` and from
@@ -9,6 +9,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_DIR = BENCH_DIR / "lua"
 GUNICORN_CONFIG = BENCH_DIR / "gunicorn_bench.py"
+NODE_DIR = BENCH_DIR / "node"
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -90,9 +92,8 @@ def _get(port: int, path: str, timeout: float = 2.0) -> int:
         connection.close()
 
 
-@contextlib.contextmanager
 def gunicorn(app: str, workers: WorkerConfig, env: Mapping[str, str], log_path: Path,
-             cpu: int | None) -> Iterator[str]:
+             cpu: int | None) -> contextlib.AbstractContextManager[str]:
     """Serve ``app`` with one gunicorn worker pinned to ``cpu``; yields the base URL."""
     port = free_port()
     command = [
@@ -100,23 +101,49 @@ def gunicorn(app: str, workers: WorkerConfig, env: Mapping[str, str], log_path: 
         "--bind", f"127.0.0.1:{port}", "--worker-class", workers.worker_class,
         "--threads", str(workers.threads), app,
     ]
+    return _serve("gunicorn", command, port, {**env, "PYTHONUNBUFFERED": "1"}, log_path, cpu)
+
+
+def node_missing() -> str | None:
+    """Why baseline D cannot run here, or None if it can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    folder = NODE_DIR.relative_to(REPO_ROOT)
+    if not (NODE_DIR / "node_modules").is_dir():
+        return f"{folder}/node_modules is missing (npm ci --prefix {folder}; make bench runs it)"
+    return None
+
+
+def node(env: Mapping[str, str], log_path: Path,
+         cpu: int | None) -> contextlib.AbstractContextManager[str]:
+    """Baseline D (bench/node/server.js): one node process pinned to ``cpu``; yields the URL."""
+    port = free_port()
+    return _serve("node", ["node", str(NODE_DIR / "server.js")], port,
+                  {**env, "PORT": str(port), "NODE_ENV": "production"}, log_path, cpu)
+
+
+@contextlib.contextmanager
+def _serve(name: str, command: list[str], port: int, env: Mapping[str, str], log_path: Path,
+           cpu: int | None) -> Iterator[str]:
+    """Run ``command`` (pinned to ``cpu``) until the context ends, once it answers on ``port``."""
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
     with open(log_path, "ab") as log:
-        process = spawn(command, env={**env, "PYTHONUNBUFFERED": "1"}, stdout=log)
+        process = spawn(command, env=env, stdout=log)
     try:
-        _wait_until_healthy(process, port, log_path)
+        _wait_until_healthy(name, process, port, log_path)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(process)
 
 
-def _wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path) -> None:
+def _wait_until_healthy(name: str, process: subprocess.Popen, port: int,
+                        log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer yet"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode} during startup:\n"
+            raise RuntimeError(f"{name} exited with {process.returncode} during startup:\n"
                                f"{log_path.read_text(errors='replace')[-3000:]}")
         try:
             status = _get(port, "/api/health")
@@ -127,7 +154,7 @@ def _wait_until_healthy(process: subprocess.Popen, port: int, log_path: Path) ->
                 return
             last = f"GET /api/health answered {status}"
         time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not become healthy in {STARTUP_TIMEOUT:.0f} s ({last}):\n"
+    raise RuntimeError(f"{name} did not become healthy in {STARTUP_TIMEOUT:.0f} s ({last}):\n"
                        f"{log_path.read_text(errors='replace')[-3000:]}")
 
 

@@ -1,4 +1,4 @@
-"""GET /api/me and the two baselines, driven by wrk in interleaved rounds."""
+"""GET /api/me and the baselines, driven by wrk in interleaved rounds."""
 
 import contextlib
 from dataclasses import dataclass
@@ -11,18 +11,26 @@ from bench.servers import WorkerConfig
 
 BARE_APP = "bench.baseline_app:create_bare_app()"
 JWT_APP = "bench.baseline_app:create_jwt_app()"
+ORM_APP = "bench.baseline_app:create_orm_app()"
+NODE_APP = "node"  # baseline D, bench/node/server.js: not a WSGI app (servers.node)
 PROJECT_APP = "wsgi:app"
 
 
 @dataclass
 class Server:
-    """A server in an interleaved round: its table row, WSGI app, database and tokens."""
+    """A server in an interleaved round: its table row, app, database and tokens."""
 
     row: Row
-    app: str
+    app: str  # a gunicorn app, or NODE_APP
     database: data.Database | None
     tokens: Path
     algorithm: str = "HS256"
+
+    def start(self, bench: Bench, workers: WorkerConfig) -> contextlib.AbstractContextManager[str]:
+        """The server up (its base URL); node has no worker setup and ignores ``workers``."""
+        if self.app == NODE_APP:
+            return bench.node_server()
+        return bench.server(self.app, workers, self.database, self.algorithm)
 
 
 def interleaved(bench: Bench, workers: WorkerConfig, lineup: list[Server]) -> None:
@@ -36,8 +44,7 @@ def interleaved(bench: Bench, workers: WorkerConfig, lineup: list[Server]) -> No
         urls = []
         for target in lineup:
             bench.rows.append(target.row)
-            urls.append(stack.enter_context(bench.server(target.app, workers, target.database,
-                                                         target.algorithm)))
+            urls.append(stack.enter_context(target.start(bench, workers)))
         bench.say(f"{workers.label}: {len(lineup)} servers up; "
                   f"{options.runs} rounds of " + ", ".join(
                       f"{t.row.scenario}{'' if t.database is None else ' ' + t.row.database}"
