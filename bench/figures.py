@@ -29,7 +29,25 @@ class Figure:
 
 
 def _key(key: str) -> Callable[[Record, Sequence[Record]], float | None]:
-    return lambda row, _rows: row[key]
+    """The row's ``key``; results saved before that figure existed do not have it."""
+    return lambda row, _rows: row.get(key)
+
+
+def _ratio(baseline: str, what: str, beside: str) -> Figure:
+    """req/s over one baseline's: ``ratio_a`` .. ``ratio_d`` (bench.rows.add_ratios)."""
+    return Figure(f"req/s over baseline {baseline}'s ({what}), {beside}",
+                  f"{{scenario}} {{comparison}} {{threshold}}×{baseline}",
+                  _key(f"ratio_{baseline.lower()}"),
+                  lambda value, _row, _rows: f"{value:.3f}×{baseline}")
+
+
+def _max_latency(row: Record, _rows: Sequence[Record]) -> float | None:
+    """The slowest request of any run (wrk's latency.max), None for a row without runs."""
+    return max((run["max_ms"] for run in row["runs"]), default=None)
+
+
+def _max_detail(value: float, row: Record, _rows: Sequence[Record]) -> str:
+    return f"max {value:.1f} ms over {len(row['runs'])} runs"
 
 
 def _tables(row: Record, rows: Sequence[Record]) -> list[Record]:
@@ -55,18 +73,19 @@ def _login_detail(value: float, row: Record, _rows: Sequence[Record]) -> str:
 
 
 FIGURES: dict[str, Figure] = {
-    "ratio_a": Figure(
-        "req/s over baseline A's (bare Flask), same worker setup",
-        "{scenario} {comparison} {threshold}×A", _key("ratio_a"),
-        lambda value, _row, _rows: f"{value:.3f}×A"),
-    "ratio_b": Figure(
-        "req/s over baseline B's (`@jwt_required()`), same worker setup",
-        "{scenario} {comparison} {threshold}×B", _key("ratio_b"),
-        lambda value, _row, _rows: f"{value:.3f}×B"),
+    "ratio_a": _ratio("A", "bare Flask", "same worker setup"),
+    "ratio_b": _ratio("B", "`@jwt_required()`", "same worker setup"),
+    "ratio_c": _ratio("C", "`@jwt_required()`, the docs' ORM blocklist and user loader",
+                      "same database and worker setup"),
+    "ratio_d": _ratio("D", "Express + jsonwebtoken", "one node process for every worker setup"),
     "p99_ms": Figure(
         "99th-percentile latency, median of the runs",
         "{scenario} p99 {comparison} {threshold} ms", _key("p99_ms"),
         lambda value, _row, _rows: f"p99 {value:.1f} ms"),
+    "max_ms": Figure(
+        "the slowest single request of any run (wrk's latency.max)",
+        "{scenario} max latency {comparison} {threshold} ms in every run", _max_latency,
+        _max_detail),
     "overhead_ms": Figure(
         "median sign-in minus the median in-process bcrypt check paired with it",
         "{scenario} = bcrypt + {comparison} {threshold} ms",

@@ -56,12 +56,22 @@ class Target:
 
 
 TARGETS: tuple[Target, ...] = (
-    Target("me-sqlite", "/api/me", "ratio_b", ">=", 0.9, database="sqlite"),
-    Target("me-postgresql", "/api/me", "ratio_b", ">=", 0.75, database="postgresql"),
-    Target("me-table-size", "/api/me", "largest_table", ">=", 0.95),
-    Target("refresh-rate", "refresh", "ratio_a", ">=", 0.16, database="sqlite"),
-    Target("refresh-p99", "refresh", "p99_ms", "<", 50, database="sqlite",
+    Target("me-sqlite-b", "/api/me", "ratio_b", ">=", 1.0, database="sqlite"),
+    Target("me-sqlite-c", "/api/me", "ratio_c", ">=", 1.8, database="sqlite"),
+    Target("me-sqlite-d", "/api/me", "ratio_d", ">=", 1.1, database="sqlite"),
+    Target("me-postgresql-gthread", "/api/me", "ratio_b", ">=", 0.9, database="postgresql",
            worker_class="gthread"),
+    Target("me-postgresql-sync", "/api/me", "ratio_b", ">=", 0.8, database="postgresql",
+           worker_class="sync"),
+    Target("me-table-size", "/api/me", "largest_table", ">=", 0.95),
+    Target("refresh-rate-sqlite", "refresh", "ratio_a", ">=", 0.2, database="sqlite"),
+    Target("refresh-rate-postgresql", "refresh", "ratio_a", ">=", 0.2, database="postgresql",
+           worker_class="gthread"),
+    Target("refresh-p99-postgresql", "refresh", "p99_ms", "<", 50, database="postgresql",
+           worker_class="gthread"),
+    Target("refresh-p99-sqlite", "refresh", "p99_ms", "<", 50, database="sqlite",
+           worker_class="gthread"),
+    Target("refresh-max", "refresh", "max_ms", "<=", 100),
     Target("login-overhead", "login", "overhead_ms", "<", 3),
 )
 
