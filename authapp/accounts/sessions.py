@@ -65,12 +65,18 @@ ROTATE = (
 
 
 @flow
-def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",)
-                  ) -> StartedSession:
-    """Open a session for a fresh sign-in, with its audit event."""
+def start_session(user_id: int, client: Client, amr: tuple[str, ...] = ("pwd",), *,
+                  role_names: tuple[str, ...] | None = None) -> StartedSession:
+    """Open a session for a fresh sign-in, with its audit event.
+
+    ``role_names`` are the account's roles if the caller read them with the account
+    (a password sign-in does); otherwise they are read here.
+    """
     now = utcnow()
     lifetime = timedelta(seconds=current_app.config["SESSION_MAX_LIFETIME"])
-    grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr, roles.names_of(user_id))
+    if role_names is None:
+        role_names = roles.names_of(user_id)
+    grant = Grant(user_id, uuid.uuid4().hex, now + lifetime, now, amr, role_names)
     session = StartedSession(grant, new_jti())
     session_row = {
         "id": grant.session_id, "user_id": user_id, "created_at": now, "last_used_at": now,

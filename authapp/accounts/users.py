@@ -15,6 +15,7 @@ from authapp.accounts.passwords import (
     password_problems,
     verify_password,
 )
+from authapp.accounts.roles import parse_names, role_names_of
 from authapp.accounts.usernames import (
     MAX_LENGTH,
     new_username_problems,
@@ -32,8 +33,10 @@ from authapp.db.transaction import flow
 from authapp.http.client import Client
 
 USER_BY_KEY = select(User).where(User.username_key == bindparam("key"))
+# The account's roles come along for the session's token, saving the sign-in a query.
 SIGN_IN_COLUMNS = (User.id, User.username, User.created_at, User.password_hash,
-                   User.disabled_at, User.email, User.email_verified_at)
+                   User.disabled_at, User.email, User.email_verified_at,
+                   role_names_of(User.id).label("roles"))
 SIGN_IN_BY_KEY = direct.hot_statement("sign_in_by_key", select(*SIGN_IN_COLUMNS).where(
     User.username_key == bindparam("key")))
 SIGN_IN_BY_EMAIL = direct.hot_statement("sign_in_by_email", select(*SIGN_IN_COLUMNS).where(
@@ -50,6 +53,13 @@ class Account:
     created_at: datetime
     email: str | None = None
     email_verified: bool = False
+    roles: tuple[str, ...] | None = None  # None: not read with the account
+
+    @classmethod
+    def of(cls, user: User) -> "Account":
+        """The account of a loaded user row (its roles left to whoever needs them)."""
+        return cls(user.id, user.username, user.created_at, user.email,
+                   user.email_verified_at is not None)
 
 
 def get_user(user_id: int) -> User:
@@ -131,8 +141,8 @@ def authenticate(username: str, password: str, client: Client) -> Account:
     The lookup runs on the direct connection (direct.py), so no transaction is open during bcrypt.
     """
     row = _sign_in_row(username)
-    user_id, display, created_at, password_hash, disabled_at, email, verified_at = (
-        row or (None,) * 7)
+    user_id, display, created_at, password_hash, disabled_at, email, verified_at, roles = (
+        row or (None,) * 8)
     valid = verify_password(password, password_hash)
     if row is None or not valid or disabled_at is not None:
         reason = ("unknown_user" if row is None else "wrong_password" if not valid
@@ -143,7 +153,8 @@ def authenticate(username: str, password: str, client: Client) -> Account:
     if needs_rehash(password_hash):
         db.session.execute(update(User).where(User.id == user_id)
                            .values(password_hash=hash_password(password)))
-    return Account(user_id, display, created_at, email, verified_at is not None)
+    return Account(user_id, display, created_at, email, verified_at is not None,
+                   parse_names(roles))
 
 
 @flow

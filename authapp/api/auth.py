@@ -68,7 +68,7 @@ def login() -> Response:
     refresh_in_body = body.refresh_in_body
     user = users.authenticate(body.username, body.password, current_client())
     require_second_factor(user, current_client())  # 401 mfa_required for a 2FA account
-    session = sessions.start_session(user.id, current_client())
+    session = sessions.start_session(user.id, current_client(), role_names=user.roles)
     tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     response = jsonify(**tokens.body(include_refresh=refresh_in_body), user=user_json(user))
     if not refresh_in_body:

@@ -6,8 +6,9 @@ rows (a handful per account), so a new kind of factor is added in one place.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from authapp.core.extensions import db
 from authapp.db.models import Authenticator, Passkey
@@ -30,16 +31,26 @@ class Summary:
         return self.totp
 
 
+def _count(*where: Any) -> Any:
+    return select(func.count()).where(*where).scalar_subquery()
+
+
+_OWNER = bindparam("user_id")
+# Built once: every password sign-in asks it, inside its transaction.
+SUMMARY = select(
+    _count(Authenticator.user_id == _OWNER, Authenticator.type == TOTP,
+           Authenticator.confirmed_at.is_not(None)).label("totp"),
+    _count(Passkey.user_id == _OWNER).label("passkeys"),
+    _count(Authenticator.user_id == _OWNER, Authenticator.type == RECOVERY_CODE,
+           Authenticator.last_used_at.is_(None)).label("recovery_codes"),
+)
+
+
 def summary(user_id: int) -> Summary:
     """The account's second factors, in one query."""
-    rows = db.session.execute(
-        select(Authenticator.type, Authenticator.confirmed_at, Authenticator.last_used_at)
-        .where(Authenticator.user_id == user_id)).all()
-    totp = any(row.type == TOTP and row.confirmed_at is not None for row in rows)
-    unused = sum(1 for row in rows if row.type == RECOVERY_CODE and row.last_used_at is None)
-    passkeys = db.session.scalar(select(func.count()).where(Passkey.user_id == user_id))
-    return Summary(totp=totp, passkeys=passkeys or 0,
-                   recovery_codes_remaining=unused if totp else 0)
+    row = db.session.execute(SUMMARY, {"user_id": user_id}).one()
+    return Summary(totp=row.totp > 0, passkeys=row.passkeys,
+                   recovery_codes_remaining=row.recovery_codes if row.totp else 0)
 
 
 def enabled(user_id: int) -> bool:

@@ -159,8 +159,7 @@ def sign_in(challenge_id: str, credential: dict[str, Any], client: Client) -> Ac
     user = None if row is None else db.session.get(User, row.user_id)
     if user is None or user.disabled_at is not None:
         raise InvalidCredentials(NOT_ACCEPTED)
-    return Account(user.id, user.username, user.created_at, user.email,
-                   user.email_verified_at is not None)
+    return Account.of(user)
 
 
 @flow

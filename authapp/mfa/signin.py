@@ -86,6 +86,4 @@ def finish(mfa_token: str, client: Client, *, code: str | None = None,
         remaining = factors.summary(user.id).recovery_codes_remaining
         notify(user, "recovery_code_used", remaining=remaining)
         audit.record("recovery_code_used", client=client, user_id=user.id, remaining=remaining)
-    account = Account(user.id, user.username, user.created_at, user.email,
-                      user.email_verified_at is not None)
-    return Verified(account, PASSKEY_AMR if method == "passkey" else TOTP_AMR)
+    return Verified(Account.of(user), PASSKEY_AMR if method == "passkey" else TOTP_AMR)

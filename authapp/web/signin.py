@@ -75,7 +75,7 @@ def _clear_cookies(response: Response) -> Response:
 
 def sign_in(response: Response, user: Account, amr: tuple[str, ...] = ("pwd",)) -> Response:
     """Start a session for ``user`` (proved by ``amr``) and put its tokens in cookies."""
-    session = sessions.start_session(user.id, current_client(), amr=amr)
+    session = sessions.start_session(user.id, current_client(), amr=amr, role_names=user.roles)
     tokens = issue_tokens(session.grant, refresh_jti=session.refresh_jti, fresh=True)
     tokens.set_cookies(response, access=True)
     return response

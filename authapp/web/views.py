@@ -91,7 +91,7 @@ def register() -> str | Response:
             if user.email:
                 flash(f"We sent a link to {user.email}: open it to confirm your address.",
                       "success")
-            return sign_in(redirect(url_for(ACCOUNT)), user)
+            return sign_in(redirect(url_for(ACCOUNT)), users.Account.of(user))
     return (render_template("register.html", form=form, focus=focus_field(form, "username")),
             200 if request.method == "GET" else 422)
 
