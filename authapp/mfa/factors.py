@@ -8,9 +8,10 @@ rows (a handful per account), so a new kind of factor is added in one place.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, literal_column, select
 
 from authapp.core.extensions import db
+from authapp.db import direct
 from authapp.db.models import Authenticator, Passkey
 
 TOTP = "totp"
@@ -53,9 +54,18 @@ def summary(user_id: int) -> Summary:
                    recovery_codes_remaining=row.recovery_codes if row.totp else 0)
 
 
+# Every password sign-in asks this: one precompiled read on the direct path (committed state).
+SIGNS_IN_WITH_TOTP = direct.hot_statement("signs_in_with_totp", select(
+    exists().where(Authenticator.user_id == bindparam("user_id"),
+                   # SQL text, not a bound value: the direct path binds only named parameters.
+                   Authenticator.type == literal_column(f"'{TOTP}'"),
+                   Authenticator.confirmed_at.is_not(None))))
+
+
 def enabled(user_id: int) -> bool:
-    """True when the account signs in with a second factor."""
-    return summary(user_id).enabled
+    """True when the account signs in with a second factor (``Summary.enabled``)."""
+    row = direct.fetch_one(SIGNS_IN_WITH_TOTP, user_id=str(user_id))  # parameters are text
+    return bool(row and row[0])
 
 
 def mfa_methods(state: Summary) -> list[str]:

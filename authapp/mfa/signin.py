@@ -36,12 +36,11 @@ class Verified:
 @flow
 def require_second_factor(account: Account, client: Client) -> None:
     """Raise MfaRequired (with a new ``mfa_token``) if the account signs in with 2FA."""
-    state = factors.summary(account.id)
-    if not state.enabled:
+    if not factors.enabled(account.id):
         return
     token = challenges.issue(account.id)
     audit.record("mfa_requested", client=client, user_id=account.id)
-    raise MfaRequired(token, factors.mfa_methods(state))
+    raise MfaRequired(token, factors.mfa_methods(factors.summary(account.id)))
 
 
 @flow
