@@ -54,6 +54,9 @@ class Database:
     url: str
 
 
+ACCESS_TOKEN_LIFETIME = 3 * 3600  # seconds: longer than a full run
+
+
 def server_settings(secret_key: str, jwt_secret_key: str) -> dict[str, str]:
     """``AUTHAPP_*`` settings shared by the servers and the in-process app (JSON values)."""
     return {
@@ -62,6 +65,8 @@ def server_settings(secret_key: str, jwt_secret_key: str) -> dict[str, str]:
         "AUTHAPP_JWT_SECRET_KEY": jwt_secret_key,
         "AUTHAPP_RATELIMIT_ENABLED": "false",
         "AUTHAPP_BCRYPT_LOG_ROUNDS": "12",
+        # The token pools are minted before a run that lasts longer than 15 minutes.
+        "AUTHAPP_JWT_ACCESS_TOKEN_EXPIRES": str(ACCESS_TOKEN_LIFETIME),
     }
 
 
@@ -87,6 +92,7 @@ def make_app(database: Database, secret_key: str, jwt_secret_key: str,
         "SQLALCHEMY_DATABASE_URI": database.url,
         "RATELIMIT_ENABLED": False,
         "BCRYPT_LOG_ROUNDS": 12,
+        "JWT_ACCESS_TOKEN_EXPIRES": ACCESS_TOKEN_LIFETIME,
         "JWT_ALGORITHM": algorithm,  # ES256/EdDSA: makes the database's first keys
     }, instance_path=str(instance_path))
     logging.getLogger("authapp.audit").disabled = True

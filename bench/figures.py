@@ -51,9 +51,11 @@ def _max_detail(value: float, row: Record, _rows: Sequence[Record]) -> str:
 
 
 def _tables(row: Record, rows: Sequence[Record]) -> list[Record]:
-    """The /api/me rows of ``row``'s database and worker setup, smallest table first."""
+    """The /api/me rows of ``row``'s database, worker setup and algorithm, smallest table
+    first."""
     same = [other for other in rows if other["scenario"].startswith("/api/me")
-            and (other["database"], other["workers"]) == (row["database"], row["workers"])]
+            and (other["database"], other["workers"], other["notes"].get("algorithm"))
+            == (row["database"], row["workers"], row["notes"].get("algorithm"))]
     return sorted(same, key=lambda other: parse_size(other["notes"]["rows"]))
 
 
