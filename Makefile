@@ -43,7 +43,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# On-demand benchmark, never part of `make test` (~12 min on 2 cores). Installs wrk if missing,
+# On-demand benchmark, never part of `make test` (~27 min on 2 cores). Installs wrk if missing,
 # and baseline D's node modules (bench/node) when npm is there (without node, D is skipped);
 # PostgreSQL rows need a server on 127.0.0.1:5432 (skipped if unreachable).
 # Options: make bench BENCH_ARGS="--quick --databases sqlite"
